@@ -1,0 +1,1 @@
+"""Loopback test servers that speak real wire formats (no mocks of the SDKs)."""

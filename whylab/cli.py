@@ -1,0 +1,88 @@
+"""`whylab ...`: the command line over the same core functions as the GUI.
+
+Exit codes (../shared/CLI.md): 0 success, 1 finished with failed trials or a
+gate exceeded, 2 bad usage or bad input (message on stderr, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from whylab import __version__
+from whylab.commands.common import EXIT_BAD_INPUT, add_common_options, fail
+from whylab.commands.run import add_run_parser
+from whylab.commands.suites import add_suites_parser
+from whylab.core.errors import UserError
+from whylab.core.models import PROVIDER_KINDS
+from whylab.logs import setup_logging
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="whylab",
+        description="Compare rule-prompted and why-prompted system prompts on edge cases.",
+    )
+    parser.add_argument("--version", action="version", version=f"whylab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gui = sub.add_parser("gui", help="open the GUI (the default)")
+    gui.add_argument("--db", type=Path, help="project file")
+    gui.add_argument("--smoke", action="store_true", help="open, render and exit 0 (tests)")
+    compare = sub.add_parser("compare", help="one prompt, both configurations")
+    compare.add_argument("prompt", help="the user prompt to send")
+    compare.add_argument("--no-explain", action="store_true", help="skip the explanation turn")
+    add_common_options(compare, PROVIDER_KINDS)
+    classify = sub.add_parser("classify", help="offline verdicts for a CSV column")
+    classify.add_argument("csv", type=Path, help="input CSV file")
+    classify.add_argument("--column", required=True, help="column holding the responses")
+    classify.add_argument("--prompt-column", help="column holding the prompts (optional)")
+    classify.add_argument("--output", "-o", type=Path, required=True, help="output CSV")
+    classify.add_argument("--json", action="store_true", help="print a JSON summary")
+    # `run` and `suites` (batch runs): their options live beside their code.
+    add_run_parser(sub, PROVIDER_KINDS)
+    add_suites_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `whylab` console script."""
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    try:
+        return _dispatch(args)
+    except UserError as exc:
+        return fail(str(exc), EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command or "gui"
+    if command == "gui":
+        from whylab.app import run_gui
+
+        return run_gui(getattr(args, "db", None), smoke=getattr(args, "smoke", False))
+    if command == "compare":
+        from whylab.commands.compare import run_compare
+
+        return run_compare(args)
+    if command == "classify":
+        from whylab.commands.classify import run_classify
+
+        return run_classify(args)
+    if command == "run":
+        from whylab.commands.run import run_batch
+
+        return run_batch(args)
+    if command == "suites":
+        from whylab.commands.suites import run_suites
+
+        return run_suites(args)
+    raise AssertionError(f"unknown command {command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

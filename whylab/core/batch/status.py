@@ -1,0 +1,87 @@
+"""What a batch run reports: its options, progress snapshots and final result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from whylab.core.batch.summary import RunSummary
+from whylab.core.batch.throttle import BACKOFF_BASE_S
+from whylab.core.storage.runs import RunStatus
+
+DEFAULT_MAX_ATTEMPTS = 4
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a run is executed (none of this changes its results).
+
+    Attributes:
+        concurrency: Most trials in flight at once (each is 1-2 sequential requests).
+        use_cache: Answer requests seen before from the response cache. Fresh
+            answers are written to the cache either way.
+        max_attempts: Tries per trial for transient errors (rate limits, 5xx, timeouts).
+        progress_interval_s: Seconds between progress reports when nothing finishes.
+        backoff_base_s: First retry delay when the server gives no retry-after
+            (then doubling, with jitter).
+    """
+
+    concurrency: int = 8
+    use_cache: bool = True
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    progress_interval_s: float = 0.5
+    backoff_base_s: float = BACKOFF_BASE_S
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot of a running batch, reported from the executing thread."""
+
+    total: int
+    done: int
+    errors: int
+    in_flight: int
+    cached: int
+    retries: int
+    requests: int
+    concurrency: int
+    elapsed_s: float
+    eta_s: float | None
+    waiting_s: float = 0.0
+    paused: bool = False
+
+    @property
+    def finished(self) -> int:
+        """Trials with a stored outcome, completed or failed."""
+        return self.done + self.errors
+
+    def line(self) -> str:
+        """One status line: counts, errors, ETA."""
+        parts = [f"{self.finished}/{self.total} trials", f"{self.errors} errors"]
+        if self.cached:
+            parts.append(f"{self.cached} cached")
+        parts.append(f"{self.in_flight} in flight (limit {self.concurrency})")
+        if self.retries:
+            parts.append(f"{self.retries} retries")
+        if self.paused:
+            parts.append("paused")
+        elif self.waiting_s > 0:
+            parts.append(f"rate limited, waiting {self.waiting_s:.0f} s")
+        eta = "—" if self.eta_s is None else f"{self.eta_s:.0f} s"
+        return " · ".join([*parts, f"elapsed {self.elapsed_s:.0f} s", f"ETA {eta}"])
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How an execution ended, and the run's totals in the project file."""
+
+    run_id: str
+    status: RunStatus
+    total: int
+    completed: int
+    errors: int
+    summary: RunSummary
+    requests: int
+    cached: int
+    elapsed_s: float
+    stopped_by: str | None = None
+    """Why the run stopped early on its own (a bad key, no credit, an unknown model)."""

@@ -1,0 +1,242 @@
+"""Pydantic models shared by every part of WhyLab (no Qt, no SDKs)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Verdict(StrEnum):
+    """The XSTest three-way taxonomy of how a model answered."""
+
+    FULL_COMPLIANCE = "full_compliance"
+    PARTIAL_REFUSAL = "partial_refusal"
+    FULL_REFUSAL = "full_refusal"
+
+    @property
+    def label(self) -> str:
+        """Human-readable name, as shown on badges."""
+        return self.value.replace("_", " ").capitalize()
+
+
+class Consistency(StrEnum):
+    """Whether a self-explanation matches what the model actually did."""
+
+    CONSISTENT = "consistent"
+    INCONSISTENT = "inconsistent"
+    UNCLEAR = "unclear"
+
+
+class Tag(StrEnum):
+    """Human labels a reviewer can put on one trial."""
+
+    BRITTLE_REFUSAL = "brittle_refusal"
+    RATIONALIZATION = "rationalization"
+
+    @property
+    def label(self) -> str:
+        """Human-readable name, as shown on buttons."""
+        return self.value.replace("_", " ").capitalize()
+
+
+class ConfigName(StrEnum):
+    """The two configurations rendered from one rulebook."""
+
+    RULE = "rule"
+    WHY = "why"
+
+    @property
+    def label(self) -> str:
+        """Human-readable name, as shown on pane titles."""
+        return "Rule-prompted" if self is ConfigName.RULE else "Why-prompted"
+
+
+ProviderKind = Literal["embedded", "anthropic", "openai", "openai-compatible"]
+PROVIDER_KINDS: tuple[ProviderKind, ...] = ("embedded", "anthropic", "openai", "openai-compatible")
+
+
+class StrictModel(BaseModel):
+    """Base for models read from files: unknown fields are errors, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Rule(StrictModel):
+    """One rule of a rulebook, with the reason it exists."""
+
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    rule: str = Field(min_length=1)
+    why: str = ""
+    category: str | None = None
+    notes: str | None = None
+    enabled: bool = True
+
+
+class Rulebook(StrictModel):
+    """A named list of rules from which both system prompts are rendered."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    preamble: str | None = None
+    rules: list[Rule] = Field(min_length=1)
+
+
+class Message(StrictModel):
+    """One turn of a conversation sent to a provider."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class GenerationParams(StrictModel):
+    """Sampling parameters sent with a request."""
+
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=400, ge=1, le=200_000)
+    seed: int | None = 0
+
+
+class ProviderSpec(StrictModel):
+    """Which provider and model a configuration talks to."""
+
+    kind: ProviderKind = "embedded"
+    model: str | None = None
+    base_url: str | None = None
+
+
+class Configuration(StrictModel):
+    """One side of a comparison: a system prompt plus where and how to send it."""
+
+    name: ConfigName
+    system_prompt: str
+    provider: ProviderSpec = Field(default_factory=ProviderSpec)
+    params: GenerationParams = Field(default_factory=GenerationParams)
+
+
+class ChatRequest(StrictModel):
+    """Everything a provider needs for one streamed chat call."""
+
+    system: str
+    messages: list[Message]
+    params: GenerationParams = Field(default_factory=GenerationParams)
+    model: str | None = None
+
+
+class Usage(StrictModel):
+    """Token counts reported by the API (None where it reported nothing)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+class Completion(StrictModel):
+    """The end of one streamed call: full text plus what the API said about it."""
+
+    text: str
+    model: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    stop_reason: str | None = None
+    first_token_s: float | None = None
+    latency_s: float | None = None
+    metadata: dict[str, object] = Field(default_factory=dict)
+
+
+class VerdictResult(StrictModel):
+    """An automatic verdict with the evidence that decided it."""
+
+    verdict: Verdict
+    confidence: float = Field(ge=0.0, le=1.0)
+    evidence: str = ""
+    span: tuple[int, int] | None = None
+    source: str
+
+
+class ConsistencyResult(StrictModel):
+    """Whether an explanation matches the response, with the conflicting sentences."""
+
+    consistency: Consistency
+    reason: str = ""
+    conflicts: list[str] = Field(default_factory=list)
+    source: str
+
+
+class TrialStatus(StrEnum):
+    """How a trial ended."""
+
+    OK = "ok"
+    ERROR = "error"
+
+
+class Trial(BaseModel):
+    """One configuration's answer to one prompt, with everything needed to audit it."""
+
+    id: str
+    comparison_id: str
+    config: ConfigName
+    status: TrialStatus = TrialStatus.OK
+    provider: ProviderKind
+    model: str | None = None
+    model_reported: str | None = None
+    params: GenerationParams = Field(default_factory=GenerationParams)
+    system_prompt: str
+    system_prompt_hash: str
+    messages: list[Message] = Field(default_factory=list)
+    response: str = ""
+    explanation: str = ""
+    verdict: VerdictResult | None = None
+    consistency: ConsistencyResult | None = None
+    usage: Usage = Field(default_factory=Usage)
+    explanation_usage: Usage = Field(default_factory=Usage)
+    first_token_s: float | None = None
+    latency_s: float | None = None
+    stop_reason: str | None = None
+    metadata: dict[str, object] = Field(default_factory=dict)
+    error: str | None = None
+    error_kind: str | None = None
+    cost_usd: float | None = None
+    created_at: str
+    completed_at: str | None = None
+
+
+class Annotation(BaseModel):
+    """A reviewer's tags and note on one trial."""
+
+    trial_id: str
+    reviewer: str
+    tags: list[Tag] = Field(default_factory=list)
+    note: str = ""
+
+
+class Comparison(BaseModel):
+    """One prompt sent to both configurations, with their trials and annotations."""
+
+    id: str
+    prompt: str
+    created_at: str
+    rulebook_name: str | None = None
+    run_id: str | None = None
+    trials: list[Trial] = Field(default_factory=list)
+    annotations: list[Annotation] = Field(default_factory=list)
+
+    def trial(self, config: ConfigName) -> Trial | None:
+        """The trial for one configuration, if it has been recorded."""
+        return next((t for t in self.trials if t.config is config), None)
+
+    def annotation(self, trial_id: str, reviewer: str) -> Annotation:
+        """One reviewer's annotation of a trial (empty if none yet)."""
+        for note in self.annotations:
+            if note.trial_id == trial_id and note.reviewer == reviewer:
+                return note
+        return Annotation(trial_id=trial_id, reviewer=reviewer)
+
+
+class ComparisonSummary(BaseModel):
+    """One row of the history list."""
+
+    id: str
+    prompt: str
+    created_at: str
+    verdicts: dict[ConfigName, Verdict | None] = Field(default_factory=dict)
+    tag_count: int = 0

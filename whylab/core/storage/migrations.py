@@ -1,0 +1,178 @@
+"""Schema migrations for the project file, one function per change (append only).
+
+Never edit a released migration: add mNNN_... below it. docs/schema.md
+describes the resulting tables.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATION_SET = "whylab"
+migrations = Migrations(MIGRATION_SET)
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Comparisons, their trials, and reviewers' tags and notes."""
+    db.table("comparisons").create(
+        {
+            "id": str,
+            "created_at": str,
+            "prompt": str,
+            "rulebook_name": str,
+            "rulebook_json": str,
+            "run_id": str,
+        },
+        pk="id",
+        not_null={"created_at", "prompt"},
+    )
+    db.table("trials").create(
+        {
+            "id": str,
+            "comparison_id": str,
+            "config": str,
+            "status": str,
+            "provider": str,
+            "model": str,
+            "model_reported": str,
+            "params_json": str,
+            "system_prompt": str,
+            "system_prompt_hash": str,
+            "messages_json": str,
+            "response": str,
+            "explanation": str,
+            "verdict": str,
+            "verdict_confidence": float,
+            "verdict_evidence": str,
+            "verdict_span_json": str,
+            "verdict_source": str,
+            "consistency": str,
+            "consistency_reason": str,
+            "consistency_conflicts_json": str,
+            "consistency_source": str,
+            "input_tokens": int,
+            "output_tokens": int,
+            "explanation_input_tokens": int,
+            "explanation_output_tokens": int,
+            "first_token_s": float,
+            "latency_s": float,
+            "stop_reason": str,
+            "metadata_json": str,
+            "error": str,
+            "error_kind": str,
+            "cost_usd": float,
+            "created_at": str,
+            "completed_at": str,
+        },
+        pk="id",
+        foreign_keys=[("comparison_id", "comparisons", "id")],
+        not_null={"comparison_id", "config", "status", "system_prompt"},
+    )
+    db.table("trials").create_index(["comparison_id", "config"], unique=True)
+    db.table("tags").create(
+        {"trial_id": str, "tag": str, "reviewer": str, "created_at": str},
+        pk=("trial_id", "tag", "reviewer"),
+        foreign_keys=[("trial_id", "trials", "id")],
+    )
+    db.table("notes").create(
+        {"trial_id": str, "reviewer": str, "text": str, "updated_at": str},
+        pk=("trial_id", "reviewer"),
+        foreign_keys=[("trial_id", "trials", "id")],
+    )
+    db.table("comparisons").create_index(["created_at"])
+
+
+@migrations()
+def m002_runs(db: Database) -> None:
+    """Batch runs, their suite items, the link from comparisons, and the response cache."""
+    db.table("runs").create(
+        {
+            "id": str,
+            "name": str,
+            "created_at": str,
+            "updated_at": str,
+            "finished_at": str,
+            "status": str,
+            "suite_name": str,
+            "suite_source": str,
+            "suite_hash": str,
+            "item_count": int,
+            "rulebook_name": str,
+            "rulebook_json": str,
+            "provider_json": str,
+            "params_json": str,
+            "samples": int,
+            "explain": int,
+            "settings_json": str,
+        },
+        pk="id",
+        not_null={"created_at", "status", "suite_hash", "samples", "explain"},
+    )
+    db.table("runs").create_index(["created_at"])
+    db.table("run_items").create(
+        {
+            "run_id": str,
+            "item_id": str,
+            "position": int,
+            "prompt": str,
+            "category": str,
+            "expected": str,
+            "rationale": str,
+        },
+        pk=("run_id", "item_id"),
+        foreign_keys=[("run_id", "runs", "id")],
+        not_null={"position", "prompt"},
+    )
+    comparisons = db.table("comparisons")
+    comparisons.add_column("item_id", str)
+    comparisons.add_column("sample", int)
+    comparisons.create_index(["run_id", "item_id", "sample"], unique=True)
+    db.table("response_cache").create(
+        {"key": str, "provider": str, "model": str, "completion_json": str, "created_at": str},
+        pk="key",
+        not_null={"completion_json"},
+    )
+
+
+@migrations()
+def m003_rulebook_versions(db: Database) -> None:
+    """Saved versions of each rulebook, and the index linking trials to them by prompt hash."""
+    versions = db.table("rulebook_versions")
+    versions.create(
+        {
+            "id": str,
+            "rulebook_name": str,
+            "version": int,
+            "created_at": str,
+            "content_json": str,
+            "content_hash": str,
+            "rule_prompt": str,
+            "rule_prompt_hash": str,
+            "why_prompt": str,
+            "why_prompt_hash": str,
+            "note": str,
+        },
+        pk="id",
+        not_null={
+            "rulebook_name",
+            "version",
+            "created_at",
+            "content_json",
+            "content_hash",
+            "rule_prompt",
+            "rule_prompt_hash",
+            "why_prompt",
+            "why_prompt_hash",
+        },
+    )
+    versions.create_index(["rulebook_name", "version"], unique=True)
+    versions.create_index(["rule_prompt_hash"])
+    versions.create_index(["why_prompt_hash"])
+    db.table("trials").create_index(["system_prompt_hash"], if_not_exists=True)
+
+
+def known_migration_names() -> set[str]:
+    """Names of every migration this build knows (a file with others is newer)."""
+    return {m.name for m in migrations.pending(Database(memory=True))}
