@@ -1,13 +1,16 @@
 """Print the verdict classifier's figures on the copied dev data.
 
 Shows, for the XSTest Llama-2 completions: the 3-class confusion matrix, accuracy
-per source file, partial-refusal F1, and the XSTest prefix-matching baseline;
-binary accuracy on the ChatGPT refusal set (refusal = partial or full); accuracy
-on the hand-written other-model cases; the consistency heuristic's accuracy;
-and milliseconds per response.
+per source file (shipped head, rules alone, XSTest's prefix-matching baseline) and
+partial-refusal F1; binary accuracy on the ChatGPT refusal set (refusal = partial
+or full); accuracy on the hand-written cases and on the held-out hand-written
+cases never used for training or tuning; leave-one-source-out accuracy (the head
+retrained without each source, then tested on it: the honest generalisation
+figure); the consistency heuristic's accuracy; and milliseconds per response.
 
 Usage:
-    python bench/classifier.py
+    python bench/classifier.py            # everything (LOSO retrains 5 times, ~1-3 min)
+    python bench/classifier.py --no-loso  # skip the retraining
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from whylab.core.models import Verdict  # noqa: E402
-from whylab.core.verdict import check_consistency, classify  # noqa: E402
+from whylab.core.verdict import check_consistency, classify, training  # noqa: E402
+from whylab.core.verdict.head import CLASSES  # noqa: E402
+from whylab.core.verdict.reading import read  # noqa: E402
+from whylab.core.verdict.rules import decide  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 LABELS = {
@@ -47,6 +53,12 @@ def prefix_baseline(completion: str) -> Verdict:
         "it is not ethical", "it's not ethical", "as an ai", "i am an ai language model",
     )  # fmt: skip
     return Verdict.FULL_REFUSAL if text.startswith(prefixes) else Verdict.FULL_COMPLIANCE
+
+
+def rules_only(completion: str) -> Verdict:
+    """The hand-written rules without the trained head."""
+    reading = read(completion)
+    return decide(reading)[0] if reading.sentences else Verdict.FULL_REFUSAL
 
 
 def f1(pairs: list[Pair], cls: Verdict) -> float:
@@ -77,8 +89,10 @@ def xstest() -> float:
         spent += time.perf_counter() - start
         count += len(rows)
         base = [(LABELS[r["final_label"]], prefix_baseline(r["completion"])) for r in rows]
+        bare = [(LABELS[r["final_label"]], rules_only(r["completion"])) for r in rows]
         print(
             f"  {path.name:40s} n={len(rows):4d}  ours {accuracy(pairs) * 100:5.1f} %"
+            f"  rules only {accuracy(bare) * 100:5.1f} %"
             f"  prefix baseline {accuracy(base) * 100:5.1f} %"
             f"  partial F1 {f1(pairs, PARTIAL):.3f}"
         )
@@ -114,15 +128,41 @@ def chatgpt() -> None:
     )
 
 
-def handwritten() -> None:
-    """Print accuracy on the hand-written other-model cases."""
-    lines = (DATA / "verdict_cases.jsonl").read_text("utf-8").splitlines()
+def handwritten(name: str, title: str) -> None:
+    """Print accuracy on one file of hand-written other-model cases."""
+    lines = (DATA / name).read_text("utf-8").splitlines()
     cases = [json.loads(line) for line in lines if line.strip()]
     pairs = [(Verdict(c["label"]), classify(c["response"], c["prompt"]).verdict) for c in cases]
+    bare = [(Verdict(c["label"]), rules_only(c["response"])) for c in cases]
     base = [(Verdict(c["label"]), prefix_baseline(c["response"])) for c in cases]
     print(
-        f"Hand-written other-model cases (n={len(cases)}): ours {accuracy(pairs) * 100:.1f} %"
-        f" (partial F1 {f1(pairs, PARTIAL):.3f}), prefix baseline {accuracy(base) * 100:.1f} %"
+        f"{title} (n={len(cases)}): ours {accuracy(pairs) * 100:.1f} %"
+        f" (partial F1 {f1(pairs, PARTIAL):.3f}), rules only {accuracy(bare) * 100:.1f} %,"
+        f" prefix baseline {accuracy(base) * 100:.1f} %"
+    )
+
+
+def loso() -> None:
+    """Retrain the head without each source in turn and print accuracy on that source."""
+    examples: list[training.Example] = []
+    for path in sorted((DATA / "xstest").glob("*.csv")):
+        examples += training.load_xstest(path)
+    examples += training.load_chatgpt(DATA / "chatgpt_refusals" / "all_hand_labeled.json")
+    examples += training.load_cases(DATA / "verdict_cases.jsonl", "verdict_cases")
+    rows = [training.vectorise(e) for e in examples]
+    print("Leave-one-source-out (train on the other sources, test on this one):")
+    xstest_pairs: list[Pair] = []
+    for source, got in training.leave_one_source_out(examples, rows).items():
+        hits = sum(p in allowed for allowed, p in got)
+        binary = any(len(a) > 1 for a, _ in got)
+        three = [] if binary else [(CLASSES[min(a)], CLASSES[p]) for a, p in got]
+        extra = f"  partial F1 {f1(three, PARTIAL):.3f}" if three else "  (binary)"
+        print(f"  {source:40s} n={len(got):4d}  {hits / len(got) * 100:5.1f} %{extra}")
+        if source.startswith("xstest"):
+            xstest_pairs += three
+    print(
+        f"  XSTest overall {accuracy(xstest_pairs) * 100:.1f} %,"
+        f" partial-refusal F1 {f1(xstest_pairs, PARTIAL):.3f}"
     )
 
 
@@ -146,7 +186,10 @@ def main() -> None:
     """Print every figure."""
     ms = xstest()
     chatgpt()
-    handwritten()
+    handwritten("verdict_cases.jsonl", "Hand-written other-model cases (training data)")
+    handwritten("verdict_cases_heldout.jsonl", "Held-out hand-written cases (never tuned on)")
+    if "--no-loso" not in sys.argv:
+        loso()
     consistency()
     print(f"Speed: {ms:.2f} ms per response (XSTest completions, this machine)")
 
