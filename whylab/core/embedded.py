@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import NoReturn
 
 from whylab.core.errors import EmbeddedModelError
-from whylab.core.paths import cache_dir, log_dir
+from whylab.core.paths import bundle_dir, cache_dir, log_dir
 
 LLAMA_CPP_VERSION = "0.3.36"
 DEFAULT_MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -56,9 +56,9 @@ _CACHE_RAM_MIB = 512
 def find_server_binary() -> Path | None:
     """Locate the llama-server binary.
 
-    Looks at ``WHYLAB_LLAMA_SERVER`` first (and only there when it is set), then the
-    cache folder `make setup` builds into, then beside a frozen (PyInstaller)
-    executable.
+    Looks at ``WHYLAB_LLAMA_SERVER`` first (and only there when it is set), then
+    inside a frozen (PyInstaller) bundle and beside its executable, then the cache
+    folder `make setup` builds into.
 
     Returns:
         The binary's path, or None when no executable file was found.
@@ -67,11 +67,9 @@ def find_server_binary() -> Path | None:
     if override:
         return _executable(Path(override))
     candidates = [cache_dir() / "llama.cpp" / LLAMA_CPP_VERSION / SERVER_EXE]
-    if getattr(sys, "frozen", False):
-        bundle = getattr(sys, "_MEIPASS", None)
-        if bundle:
-            candidates.append(Path(bundle) / SERVER_EXE)
-        candidates.append(Path(sys.executable).resolve().parent / SERVER_EXE)
+    bundle = bundle_dir()
+    if bundle is not None:  # a frozen bundle's own copy comes first
+        candidates[:0] = [bundle / SERVER_EXE, Path(sys.executable).resolve().parent / SERVER_EXE]
     for candidate in candidates:
         if _executable(candidate):
             return candidate
@@ -81,8 +79,9 @@ def find_server_binary() -> Path | None:
 def find_default_model() -> Path | None:
     """Locate the default model's GGUF file.
 
-    Looks at ``WHYLAB_MODEL`` first (and only there when it is set), then the cache
-    folder, where only a complete file (the expected size) counts.
+    Looks at ``WHYLAB_MODEL`` first (and only there when it is set), then inside a
+    frozen bundle (``models/``), then the cache folder; only a complete file (the
+    expected size) counts in the last two.
 
     Returns:
         The model's path, or None when it is missing.
@@ -91,9 +90,12 @@ def find_default_model() -> Path | None:
     if override:
         path = Path(override)
         return path if path.is_file() else None
-    path = cache_dir() / "models" / DEFAULT_MODEL_FILE
-    if path.is_file() and path.stat().st_size == MODEL_SIZE:
-        return path
+    bundle = bundle_dir()
+    candidates = [bundle / "models"] if bundle is not None else []
+    for folder in [*candidates, cache_dir() / "models"]:
+        path = folder / DEFAULT_MODEL_FILE
+        if path.is_file() and path.stat().st_size == MODEL_SIZE:
+            return path
     return None
 
 

@@ -9,6 +9,7 @@ expensive to rebuild and safe to share.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -45,15 +46,30 @@ def log_dir() -> Path:
     return path
 
 
+def bundle_dir() -> Path | None:
+    """The folder of a frozen (PyInstaller) bundle's files, or None when run from source.
+
+    PyInstaller 6 one-folder bundles keep their data in ``_internal`` next to the
+    executable and name it in ``sys._MEIPASS``.
+    """
+    if not getattr(sys, "frozen", False):
+        return None
+    meipass = getattr(sys, "_MEIPASS", None)
+    return Path(meipass) if meipass else Path(sys.executable).resolve().parent
+
+
 def resources_dir() -> Path:
     """The shipped resources folder (rulebooks, suites, notices, icons).
 
-    In a source checkout it sits beside the package; in a frozen bundle
-    PyInstaller unpacks it next to the executable (WHYLAB_RESOURCES overrides).
+    In a source checkout it sits beside the package; in a frozen bundle it is
+    ``resources`` inside the bundle folder (WHYLAB_RESOURCES overrides both).
     """
     override = os.environ.get("WHYLAB_RESOURCES")
     if override:
         return Path(override)
+    bundle = bundle_dir()
+    if bundle is not None and (bundle / "resources").is_dir():
+        return bundle / "resources"
     here = Path(__file__).resolve().parent
     for candidate in (here.parent / "resources", here.parent.parent / "resources"):
         if candidate.is_dir():

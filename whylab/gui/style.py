@@ -1,7 +1,12 @@
-"""WhyLab's look: one palette, one style sheet, verdict colours and icons."""
+"""WhyLab's look: a light and a dark palette, one style sheet, verdict colours and icons.
+
+The theme follows the system's colour scheme (Qt 6 reports it through
+``QStyleHints.colorScheme``) and switches when the user changes it.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -23,90 +28,231 @@ class BadgeColours:
     border: str
 
 
-BADGES: dict[str, BadgeColours] = {
-    Verdict.FULL_COMPLIANCE.value: BadgeColours("#dcf3e5", "#166534", "#9fd8b4"),
-    Verdict.PARTIAL_REFUSAL.value: BadgeColours("#fff1cc", "#854d0e", "#f0cf7d"),
-    Verdict.FULL_REFUSAL.value: BadgeColours("#fde2e1", "#991b1b", "#f3aeab"),
-    "error": BadgeColours("#fde2e1", "#991b1b", "#f3aeab"),
-    "running": BadgeColours("#e0ecff", "#1e40af", "#aac4f5"),
-    "idle": BadgeColours("#eef0f3", "#4b5563", "#d5d9e0"),
-}
+@dataclass(frozen=True)
+class Theme:
+    """Every colour the style sheet uses, for one colour scheme."""
 
-# The solid dot colour per verdict, for the history list.
+    name: str
+    accent: str
+    accent_hover: str
+    accent_disabled: str
+    text: str
+    muted: str
+    window: str
+    card: str
+    line: str
+    input_border: str
+    hover: str
+    disabled_text: str
+    disabled_background: str
+    selection: str
+    explanation: str
+    explanation_bar: str
+    status_bar: str
+    tag_checked: BadgeColours
+    error_banner: BadgeColours
+    consistent: str
+    inconsistent: str
+    badges: dict[str, BadgeColours]
+
+
+LIGHT = Theme(
+    name="light",
+    accent="#2563eb",
+    accent_hover="#1d4fd8",
+    accent_disabled="#9db7f0",
+    text="#1f2937",
+    muted="#6b7280",
+    window="#f3f4f6",
+    card="#ffffff",
+    line="#e0e3e8",
+    input_border="#cfd4dc",
+    hover="#f0f3f8",
+    disabled_text="#a0a7b3",
+    disabled_background="#f4f5f7",
+    selection="#cfe0ff",
+    explanation="#f6f7f9",
+    explanation_bar="#9aa3b2",
+    status_bar="#eceef2",
+    tag_checked=BadgeColours("#ede9fe", "#5b21b6", "#a78bfa"),
+    error_banner=BadgeColours("#fdeceb", "#7f1d1d", "#f3c3c0"),
+    consistent="#166534",
+    inconsistent="#854d0e",
+    badges={
+        Verdict.FULL_COMPLIANCE.value: BadgeColours("#dcf3e5", "#166534", "#9fd8b4"),
+        Verdict.PARTIAL_REFUSAL.value: BadgeColours("#fff1cc", "#854d0e", "#f0cf7d"),
+        Verdict.FULL_REFUSAL.value: BadgeColours("#fde2e1", "#991b1b", "#f3aeab"),
+        "error": BadgeColours("#fde2e1", "#991b1b", "#f3aeab"),
+        "running": BadgeColours("#e0ecff", "#1e40af", "#aac4f5"),
+        "idle": BadgeColours("#eef0f3", "#4b5563", "#d5d9e0"),
+    },
+)
+
+DARK = Theme(
+    name="dark",
+    accent="#3b82f6",
+    accent_hover="#2563eb",
+    accent_disabled="#294a85",
+    text="#e5e7eb",
+    muted="#9ca3af",
+    window="#17191d",
+    card="#22252b",
+    line="#363a42",
+    input_border="#474c56",
+    hover="#2c3038",
+    disabled_text="#6b7280",
+    disabled_background="#1d2025",
+    selection="#1e3a6e",
+    explanation="#1c1f24",
+    explanation_bar="#5b6472",
+    status_bar="#1d2025",
+    tag_checked=BadgeColours("#33275a", "#ddd6fe", "#7c5cd6"),
+    error_banner=BadgeColours("#3b1716", "#fecaca", "#7f2a27"),
+    consistent="#86efac",
+    inconsistent="#fcd34d",
+    badges={
+        Verdict.FULL_COMPLIANCE.value: BadgeColours("#123222", "#86efac", "#22643f"),
+        Verdict.PARTIAL_REFUSAL.value: BadgeColours("#3a2c0a", "#fcd34d", "#7a5b12"),
+        Verdict.FULL_REFUSAL.value: BadgeColours("#3b1716", "#fca5a5", "#7f2a27"),
+        "error": BadgeColours("#3b1716", "#fca5a5", "#7f2a27"),
+        "running": BadgeColours("#172a4f", "#93c5fd", "#2c4f8f"),
+        "idle": BadgeColours("#2a2e35", "#c3c8d0", "#434852"),
+    },
+)
+
+BADGES: dict[str, BadgeColours] = LIGHT.badges
+
+# The solid dot colour per verdict, for the history list (readable on light and dark).
 DOTS: dict[Verdict, str] = {
     Verdict.FULL_COMPLIANCE: "#22a05a",
     Verdict.PARTIAL_REFUSAL: "#e0a100",
     Verdict.FULL_REFUSAL: "#d64545",
 }
 
-ACCENT = "#2563eb"
-TEXT = "#1f2937"
-MUTED = "#6b7280"
-WINDOW = "#f3f4f6"
-CARD = "#ffffff"
-LINE = "#e0e3e8"
+ACCENT = LIGHT.accent
+TEXT = LIGHT.text
+MUTED = LIGHT.muted
+WINDOW = LIGHT.window
+CARD = LIGHT.card
+LINE = LIGHT.line
+
+THEME_ENV = "WHYLAB_THEME"
+"""Set to ``light`` or ``dark`` to override the system's colour scheme."""
 
 
-def _badge_rules() -> str:
+def _badge_rules(theme: Theme) -> str:
     return "\n".join(
         f'QLabel[badge="{name}"] {{ background: {c.background}; color: {c.text};'
         f" border: 1px solid {c.border}; }}"
-        for name, c in BADGES.items()
+        for name, c in theme.badges.items()
     )
 
 
-STYLE_SHEET = f"""
-QMainWindow, QWidget#central {{ background: {WINDOW}; }}
-QFrame#card {{ background: {CARD}; border: 1px solid {LINE}; border-radius: 8px; }}
-QLabel {{ color: {TEXT}; }}
+def style_sheet(theme: Theme) -> str:
+    """WhyLab's style sheet in `theme`'s colours."""
+    t = theme
+    return f"""
+QMainWindow, QWidget#central {{ background: {t.window}; }}
+QFrame#card {{ background: {t.card}; border: 1px solid {t.line}; border-radius: 8px; }}
+QLabel {{ color: {t.text}; }}
 QLabel#paneTitle {{ font-size: 15px; font-weight: 600; }}
-QLabel#sectionTitle {{ color: {MUTED}; font-size: 11px; font-weight: 600; }}
-QLabel#meta, QLabel#caption {{ color: {MUTED}; font-size: 12px; }}
+QLabel#sectionTitle {{ color: {t.muted}; font-size: 11px; font-weight: 600; }}
+QLabel#meta, QLabel#caption {{ color: {t.muted}; font-size: 12px; }}
 QLabel[badge] {{ border-radius: 10px; padding: 2px 10px; font-size: 12px; font-weight: 600; }}
-{_badge_rules()}
-QLabel#consistency[state="consistent"] {{ color: #166534; }}
-QLabel#consistency[state="inconsistent"] {{ color: #854d0e; }}
-QLabel#consistency[state="unclear"] {{ color: {MUTED}; }}
-QLabel#errorBanner {{ background: #fdeceb; color: #7f1d1d; border: 1px solid #f3c3c0;
-    border-radius: 6px; padding: 8px 10px; }}
-QTextBrowser {{ background: {CARD}; border: none; color: {TEXT};
-    selection-background-color: #cfe0ff; selection-color: {TEXT}; }}
-QTextBrowser#explanation {{ background: #f6f7f9; border-left: 3px solid #9aa3b2;
-    border-radius: 4px; }}
-QPlainTextEdit#prompt, QPlainTextEdit#note {{ background: {CARD}; border: 1px solid #cfd4dc;
-    border-radius: 6px; padding: 4px; color: {TEXT}; }}
-QPlainTextEdit#prompt:focus, QPlainTextEdit#note:focus {{ border: 1px solid {ACCENT}; }}
-QPushButton {{ border: 1px solid #cfd4dc; border-radius: 6px; padding: 5px 12px;
-    background: {CARD}; color: {TEXT}; }}
-QPushButton:hover {{ background: #f0f3f8; }}
-QPushButton:disabled {{ color: #a0a7b3; background: #f4f5f7; border-color: #e1e4e9; }}
-QPushButton#run {{ background: {ACCENT}; color: white; border-color: {ACCENT};
+{_badge_rules(t)}
+QLabel#consistency[state="consistent"] {{ color: {t.consistent}; }}
+QLabel#consistency[state="inconsistent"] {{ color: {t.inconsistent}; }}
+QLabel#consistency[state="unclear"] {{ color: {t.muted}; }}
+QLabel#errorBanner {{ background: {t.error_banner.background}; color: {t.error_banner.text};
+    border: 1px solid {t.error_banner.border}; border-radius: 6px; padding: 8px 10px; }}
+QTextBrowser {{ background: {t.card}; border: none; color: {t.text};
+    selection-background-color: {t.selection}; selection-color: {t.text}; }}
+QTextBrowser#explanation {{ background: {t.explanation};
+    border-left: 3px solid {t.explanation_bar}; border-radius: 4px; }}
+QPlainTextEdit#prompt, QPlainTextEdit#note {{ background: {t.card};
+    border: 1px solid {t.input_border}; border-radius: 6px; padding: 4px; color: {t.text}; }}
+QPlainTextEdit#prompt:focus, QPlainTextEdit#note:focus {{ border: 1px solid {t.accent}; }}
+QPushButton {{ border: 1px solid {t.input_border}; border-radius: 6px; padding: 5px 12px;
+    background: {t.card}; color: {t.text}; }}
+QPushButton:hover {{ background: {t.hover}; }}
+QPushButton:disabled {{ color: {t.disabled_text}; background: {t.disabled_background};
+    border-color: {t.line}; }}
+QPushButton#run {{ background: {t.accent}; color: white; border-color: {t.accent};
     font-weight: 600; }}
-QPushButton#run:hover {{ background: #1d4fd8; }}
-QPushButton#run:disabled {{ background: #9db7f0; border-color: #9db7f0; color: #eef3ff; }}
-QPushButton[tag]:checked {{ background: #ede9fe; color: #5b21b6; border-color: #a78bfa; }}
-QListView#history {{ background: {CARD}; border: 1px solid {LINE}; border-radius: 8px;
+QPushButton#run:hover {{ background: {t.accent_hover}; }}
+QPushButton#run:disabled {{ background: {t.accent_disabled}; border-color: {t.accent_disabled};
+    color: #eef3ff; }}
+QPushButton[tag]:checked {{ background: {t.tag_checked.background};
+    color: {t.tag_checked.text}; border-color: {t.tag_checked.border}; }}
+QListView#history {{ background: {t.card}; border: 1px solid {t.line}; border-radius: 8px;
     outline: none; }}
-QListView#history::item:selected {{ background: #e8f0fe; color: {TEXT}; }}
-QStatusBar {{ background: #eceef2; color: {TEXT}; border-top: 1px solid {LINE}; }}
+QListView#history::item:selected {{ background: {t.selection}; color: {t.text}; }}
+QStatusBar {{ background: {t.status_bar}; color: {t.text}; border-top: 1px solid {t.line}; }}
 QStatusBar QLabel {{ padding: 0 6px; }}
 QSplitter::handle {{ background: transparent; }}
 """
 
 
-def apply_theme(app: QApplication) -> None:
-    """Use Fusion with a light palette and WhyLab's style sheet on `app`."""
+STYLE_SHEET = style_sheet(LIGHT)
+
+
+def system_theme(app: QApplication) -> Theme:
+    """The theme matching the platform's colour scheme (``WHYLAB_THEME`` overrides it)."""
+    forced = os.environ.get(THEME_ENV, "").strip().lower()
+    if forced in (LIGHT.name, DARK.name):
+        return DARK if forced == DARK.name else LIGHT
+    return DARK if app.styleHints().colorScheme() == Qt.ColorScheme.Dark else LIGHT
+
+
+def palette_for(theme: Theme, base: QPalette) -> QPalette:
+    """`base` with WhyLab's colours for `theme` (so dialogs and menus match too)."""
+    palette = QPalette(base)
+    roles = {
+        QPalette.ColorRole.Window: theme.window,
+        QPalette.ColorRole.WindowText: theme.text,
+        QPalette.ColorRole.Base: theme.card,
+        QPalette.ColorRole.AlternateBase: theme.explanation,
+        QPalette.ColorRole.Text: theme.text,
+        QPalette.ColorRole.Button: theme.card,
+        QPalette.ColorRole.ButtonText: theme.text,
+        QPalette.ColorRole.ToolTipBase: theme.card,
+        QPalette.ColorRole.ToolTipText: theme.text,
+        QPalette.ColorRole.PlaceholderText: theme.muted,
+        QPalette.ColorRole.Highlight: theme.accent,
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: theme.accent,
+    }
+    for role, colour in roles.items():
+        palette.setColor(role, QColor(colour))
+    palette.setColor(
+        QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor(theme.disabled_text)
+    )
+    palette.setColor(
+        QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor(theme.disabled_text)
+    )
+    return palette
+
+
+def apply_theme(app: QApplication, theme: Theme | None = None) -> Theme:
+    """Use Fusion with WhyLab's palette and style sheet, light or dark like the system.
+
+    Without an explicit `theme`, the system's colour scheme decides, and a later
+    change of it (the user switching to dark mode) re-applies the theme.
+
+    Returns:
+        The theme applied.
+    """
     fusion = QStyleFactory.create("Fusion")
     if fusion is not None:
         app.setStyle(fusion)
-    palette = app.palette()
-    palette.setColor(QPalette.ColorRole.Window, QColor(WINDOW))
-    palette.setColor(QPalette.ColorRole.Base, QColor(CARD))
-    palette.setColor(QPalette.ColorRole.Text, QColor(TEXT))
-    palette.setColor(QPalette.ColorRole.WindowText, QColor(TEXT))
-    palette.setColor(QPalette.ColorRole.Highlight, QColor(ACCENT))
-    app.setPalette(palette)
-    app.setStyleSheet(STYLE_SHEET)
+    chosen = theme or system_theme(app)
+    app.setPalette(palette_for(chosen, app.palette()))
+    app.setStyleSheet(style_sheet(chosen))
+    app.setProperty("whylabTheme", chosen.name)
+    if theme is None and not app.property("whylabFollowsScheme"):
+        app.setProperty("whylabFollowsScheme", True)
+        app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_theme(app))
+    return chosen
 
 
 def named(widget: W, name: str) -> W:
