@@ -121,7 +121,9 @@ def instrument(batch: BatchRun, timer: Timer) -> Callable[[], None]:
     return lambda: names.update(saved)
 
 
-def run(items: int, concurrency: int, latency: float, answer: str | None) -> dict[str, Any]:
+def run(
+    items: int, concurrency: int, latency: float, answer: str | None, stream: bool
+) -> dict[str, Any]:
     """One measured run; returns the figures."""
     suite = load_builtin("xstest")
     safe = [item for item in suite.items if item.expected == "comply"][:items]
@@ -133,7 +135,9 @@ def run(items: int, concurrency: int, latency: float, answer: str | None) -> dic
         spec = ProviderSpec(kind="openai-compatible", model="fake-model", base_url=base_url)
         plan = RunPlan.build(suite, load_default_rulebook(), spec)
         provider = make_provider(spec, max_retries=0)
-        batch = BatchRun(plan, provider, store, BatchOptions(concurrency=concurrency))
+        batch = BatchRun(
+            plan, provider, store, BatchOptions(concurrency=concurrency, stream=stream)
+        )
         undo = instrument(batch, timer)
         progress = timer.wrap("progress callback", _progress)
         started, cpu = time.perf_counter(), time.process_time()
@@ -146,7 +150,9 @@ def run(items: int, concurrency: int, latency: float, answer: str | None) -> dic
     return _figures(result.completed, result.errors, log, concurrency, latency, client_s, timer)
 
 
-def baseline(items: int, concurrency: int, latency: float, answer: str | None) -> float:
+def baseline(
+    items: int, concurrency: int, latency: float, answer: str | None, stream: bool
+) -> float:
     """The same trials through a bare thread pool (no database, cache or scheduling).
 
     Returns:
@@ -160,7 +166,7 @@ def baseline(items: int, concurrency: int, latency: float, answer: str | None) -
     configs = build_configurations(load_default_rulebook(), spec)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         jobs = [
-            pool.submit(drain, run_trial(provider, config, prompt, "bench"), _ignore)
+            pool.submit(drain, run_trial(provider, config, prompt, "bench", stream=stream), _ignore)
             for prompt in prompts
             for config in configs
         ]
@@ -223,13 +229,19 @@ def main() -> int:
     parser.add_argument(
         "--no-baseline", action="store_true", help="skip the bare thread-pool comparison"
     )
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="stream every answer (the GUI's mode) instead of plain requests (the batch default)",
+    )
     args = parser.parse_args()
-    figures = run(args.items, args.concurrency, args.latency, args.answer)
+    figures = run(args.items, args.concurrency, args.latency, args.answer, args.stream)
     if not args.no_baseline:
-        floor = baseline(args.items, args.concurrency, args.latency, args.answer)
+        floor = baseline(args.items, args.concurrency, args.latency, args.answer, args.stream)
         figures["baseline_ratio"] = round(floor, 3)
         figures["overhead_vs_baseline"] = round(figures["ratio"] / floor, 3)
     print(
+        f"{'streamed' if args.stream else 'plain'}: "
         f"{figures['requests']} requests at concurrency {figures['concurrency']}, "
         f"{figures['latency_s'] * 1000:.0f} ms each: {figures['server_s']:.2f} s on the server "
         f"vs {figures['ideal_s']:.2f} s ideal -> ratio {figures['ratio']:.3f} (target <= 1.20)"

@@ -1,7 +1,9 @@
 """The one place that wires WhyLab's GUI together.
 
 paths -> settings -> QApplication -> project file (Store) -> rulebook -> main window,
-with every service passed in through constructors. Provider SDKs are imported
+with every service passed in through constructors. The last project opened is
+reopened on start, and the first run shows the welcome dialog, whose sample
+project replaces the open one. Provider SDKs are imported
 only inside the provider factory, which runs in a worker after the first paint.
 """
 
@@ -22,12 +24,13 @@ from whylab.core.models import ProviderSpec, Rulebook
 from whylab.core.paths import data_dir, default_db_path, resources_dir
 from whylab.core.providers.base import Provider
 from whylab.core.rulebook import load_default_rulebook
-from whylab.core.settings import Settings, load_settings
+from whylab.core.settings import Settings, load_settings, save_settings
 from whylab.core.storage import Store
 from whylab.gui.errors import ErrorReporter
 from whylab.gui.main_window import MainWindow
 from whylab.gui.style import apply_theme
 from whylab.gui.ui_state import open_ui_state
+from whylab.gui.welcome import show_welcome_if_first_run
 from whylab.logs import setup_logging
 
 log = logging.getLogger("whylab.gui")
@@ -98,12 +101,102 @@ def _load_inputs(message: MessageFn) -> tuple[Settings, Rulebook] | None:
         return None
 
 
-def run_gui(db_path: Path | None = None, *, smoke: bool = False) -> int:
-    """Open the main window on `db_path` (default project file) and run until it closes.
+def last_project_path(settings: Settings) -> Path | None:
+    """The project opened last time, when its file still exists."""
+    if settings.last_project:
+        path = Path(settings.last_project)
+        if path.is_file():
+            return path
+    return None
+
+
+def remember_project(path: Path) -> None:
+    """Record `path` as the last project in the saved settings (best effort)."""
+    try:
+        current = load_settings()
+        if current.last_project != str(path):
+            save_settings(current.model_copy(update={"last_project": str(path)}))
+    except (UserError, OSError) as exc:
+        log.warning("could not remember the last project: %s", exc)
+
+
+class Session:
+    """The open project and its main window; `switch` moves to another project file.
 
     Args:
-        db_path: The project file; the default one in the data folder when None.
+        settings: The user's settings, passed to each main window.
+        rulebook: The rulebook each main window starts with.
+        reporter: The error display the windows report to.
+    """
+
+    def __init__(self, settings: Settings, rulebook: Rulebook, reporter: ErrorReporter) -> None:
+        self.settings = settings
+        self.rulebook = rulebook
+        self.reporter = reporter
+        self.store: Store | None = None
+        self.window: MainWindow | None = None
+
+    def open(self, path: Path) -> MainWindow | None:
+        """Open `path` in a new main window; None (and a message) when it cannot be used.
+
+        The new window is shown before the old one closes, so the application never
+        runs out of windows (which would quit it).
+        """
+        store = open_project(path)
+        if store is None:
+            return None
+        old_window, old_store = self.window, self.store
+        self.store = store
+        self.window = MainWindow(
+            store,
+            self.settings,
+            make_default_provider,
+            rulebook=self.rulebook,
+            errors=self.reporter,
+            ui_state=open_ui_state(data_dir()),
+        )
+        self.window.openProjectRequested.connect(self._switch_later)
+        self.window.show()
+        if old_window is not None:
+            old_window.close()
+            old_window.deleteLater()
+        if old_store is not None:
+            old_store.close()
+        remember_project(path)
+        return self.window
+
+    def _switch_later(self, path: str) -> None:
+        # Not from inside the old window's own signal: switching closes that window.
+        QTimer.singleShot(0, lambda: self.switch(Path(path)))
+
+    def switch(self, path: Path) -> None:
+        """Replace the open project by `path` (the old one stays open if `path` fails)."""
+        window = self.open(path)
+        if window is not None:
+            QTimer.singleShot(0, window.start_loading_provider)
+
+    def close(self) -> None:
+        """Close the window (it saves its state and waits for its workers), then the store."""
+        if self.window is not None:
+            self.window.close()
+            self.window.deleteLater()
+            self.window = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+
+def run_gui(
+    db_path: Path | None = None, *, smoke: bool = False, screenshot: Path | None = None
+) -> int:
+    """Open the main window on `db_path` (the last or default project) and run until it closes.
+
+    Args:
+        db_path: The project file; when None, the last project opened (if it still
+            exists), else the default one in the data folder.
         smoke: Show the window, render it once and exit 0 (packaging smoke tests).
+        screenshot: With `smoke`, save the rendered window here as PNG
+            (``WHYLAB_SMOKE_SCREENSHOT`` does the same).
 
     Returns:
         The exit code: 0, or 2 when the settings or project file cannot be used.
@@ -114,36 +207,42 @@ def run_gui(db_path: Path | None = None, *, smoke: bool = False) -> int:
     reporter.install()
     try:
         inputs = _load_inputs(show_critical)
-        store = open_project(db_path or default_db_path()) if inputs else None
-        if inputs is None or store is None:
+        if inputs is None:
             return EXIT_BAD_INPUT
         settings, rulebook = inputs
+        session = Session(settings, rulebook, reporter)
+        path = db_path or last_project_path(settings) or default_db_path()
         try:
-            window = MainWindow(
-                store,
-                settings,
-                make_default_provider,
-                rulebook=rulebook,
-                errors=reporter,
-                ui_state=open_ui_state(data_dir()),
-            )
-            window.show()
+            window = session.open(path)
+            if window is None:
+                return EXIT_BAD_INPUT
             if smoke:
-                return _smoke(app, window)
+                return _smoke(app, window, screenshot)
             QTimer.singleShot(0, window.start_loading_provider)
+            QTimer.singleShot(0, lambda: _welcome(session))
             return app.exec()
         finally:
-            store.close()
+            session.close()
     finally:
         reporter.uninstall()
 
 
-def _smoke(app: QApplication, window: QWidget) -> int:
+def _welcome(session: Session) -> None:
+    if session.window is not None:
+        show_welcome_if_first_run(
+            session.window, settings=session.settings, open_project=session.switch
+        )
+
+
+def _smoke(app: QApplication, window: QWidget, screenshot: Path | None = None) -> int:
     app.processEvents()
     pixmap = window.grab()
-    target = os.environ.get(SMOKE_SCREENSHOT_ENV)
+    target = screenshot or os.environ.get(SMOKE_SCREENSHOT_ENV)
     if target:
-        pixmap.save(target)
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        if not pixmap.save(str(target)):
+            log.warning("could not save the smoke screenshot to %s", target)
+            return 1
     window.close()
     app.processEvents()
     return EXIT_OK if not pixmap.isNull() else 1

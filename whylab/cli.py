@@ -13,6 +13,8 @@ from pathlib import Path
 
 from whylab import __version__
 from whylab.commands.common import EXIT_BAD_INPUT, add_common_options, fail
+from whylab.commands.judge import add_judge_parser
+from whylab.commands.report import add_report_parser
 from whylab.commands.run import add_run_parser
 from whylab.commands.suites import add_suites_parser
 from whylab.core.errors import UserError
@@ -31,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the GUI (the default)")
     gui.add_argument("--db", type=Path, help="project file")
     gui.add_argument("--smoke", action="store_true", help="open, render and exit 0 (tests)")
+    gui.add_argument("--screenshot", type=Path, help="with --smoke: save the window as PNG")
     compare = sub.add_parser("compare", help="one prompt, both configurations")
     compare.add_argument("prompt", help="the user prompt to send")
     compare.add_argument("--no-explain", action="store_true", help="skip the explanation turn")
@@ -44,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     # `run` and `suites` (batch runs): their options live beside their code.
     add_run_parser(sub, PROVIDER_KINDS)
     add_suites_parser(sub)
+    add_report_parser(sub)
+    add_judge_parser(sub, PROVIDER_KINDS)
     return parser
 
 
@@ -64,7 +69,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "gui":
         from whylab.app import run_gui
 
-        return run_gui(getattr(args, "db", None), smoke=getattr(args, "smoke", False))
+        return run_gui(
+            getattr(args, "db", None),
+            smoke=getattr(args, "smoke", False),
+            screenshot=getattr(args, "screenshot", None),
+        )
     if command == "compare":
         from whylab.commands.compare import run_compare
 
@@ -77,6 +86,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from whylab.commands.run import run_batch
 
         return run_batch(args)
+    if command == "judge":
+        from whylab.commands.judge import run_judge
+
+        return run_judge(args)
+    if command == "report":
+        from whylab.commands.report import run_report
+
+        return run_report(args)
     if command == "suites":
         from whylab.commands.suites import run_suites
 

@@ -375,3 +375,29 @@ def test_backoff_honours_retry_after_else_grows() -> None:
     assert 0.8 <= backoff_s(1, None) <= 1.2
     assert 3.2 <= backoff_s(3, None) <= 4.8
     assert 0.08 <= backoff_s(2, None, base_s=0.05) <= 0.12
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_requests_are_plain_unless_streaming_is_asked_for(
+    fake_llm: FakeLLM, provider: Provider, store: Store, stream: bool
+) -> None:
+    plan = make_plan(fake_llm, suite=make_suite(2))
+    options = BatchOptions(concurrency=2, stream=stream)
+    seen: list[Trial] = []
+    result = BatchRun(plan, provider, store, options).execute(on_trial=seen.append)
+    assert (result.completed, result.errors) == (4, 0)
+    chats = [r for r in fake_llm.requests if r.path == "/v1/chat/completions"]
+    assert [bool((r.body or {}).get("stream")) for r in chats] == [stream] * 8
+    assert all((t.first_token_s is not None) is stream for t in seen)
+    assert all(t.latency_s and t.response and t.explanation for t in seen)
+
+
+def test_only_the_embedded_model_streams_by_default(fake_llm: FakeLLM, store: Store) -> None:
+    plan = make_plan(fake_llm)
+    embedded = make_provider(ProviderSpec(kind="embedded"))
+    try:
+        assert BatchRun(plan, embedded, store).streaming
+    finally:
+        embedded.close()
+    remote = make_provider(openai_spec(fake_llm))
+    assert not BatchRun(plan, remote, store).streaming

@@ -13,8 +13,10 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
-from keyring.errors import KeyringLocked, PasswordDeleteError
+from keyring.errors import KeyringLocked
 
+from tests.servers.fake_llm import FAKE_MODELS, FakeLLM
+from tests.servers.keyrings import BrokenKeyring, MemoryKeyring
 from whylab.core import keys
 from whylab.core.errors import UserError
 from whylab.core.keys import KeyringUnavailableError
@@ -24,45 +26,6 @@ from whylab.core.providers.registry import make_provider
 OPENAI_KEY = "sk-proj-0123456789abcdefWXYZ"
 
 Install = Callable[[KeyringBackend], KeyringBackend]
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring that keeps secrets in a dict."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.secrets.pop((service, username), None) is None:
-            raise PasswordDeleteError("not stored")
-
-
-class BrokenKeyring(KeyringBackend):
-    """A keyring whose every call raises the given error."""
-
-    priority = 1
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__()
-        self.error = error
-
-    def get_password(self, service: str, username: str) -> str | None:
-        raise self.error
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        raise self.error
-
-    def delete_password(self, service: str, username: str) -> None:
-        raise self.error
 
 
 @pytest.fixture(autouse=True)
@@ -247,3 +210,78 @@ def test_make_provider_without_keyring(use_keyring: Install) -> None:
         ProviderSpec(kind="openai-compatible", base_url="http://127.0.0.1:11434/v1")
     )
     local.close()  # a local server needs no key: no keyring is fine
+
+
+# --- keys per profile ---
+
+
+def test_profile_keys_are_stored_apart(memory: MemoryKeyring) -> None:
+    keys.set_api_key("openai-compatible", "sk-or-router-0123456789", profile="OpenRouter")
+    keys.set_api_key("openai-compatible", "lan-box-key-0123456789", profile="LAN box")
+
+    assert memory.secrets == {
+        ("whylab", "profile:OpenRouter"): "sk-or-router-0123456789",
+        ("whylab", "profile:LAN box"): "lan-box-key-0123456789",
+    }
+    assert keys.get_api_key("openai-compatible", "OpenRouter") == "sk-or-router-0123456789"
+    assert keys.get_api_key("openai-compatible", "LAN box") == "lan-box-key-0123456789"
+    assert keys.get_api_key("openai-compatible") is None  # the kind's own key is separate
+    assert keys.key_source("openai-compatible", "Ollama") is None
+    keys.delete_api_key("openai-compatible", profile="OpenRouter")
+    assert keys.get_api_key("openai-compatible", "OpenRouter") is None
+    assert keys.get_api_key("openai-compatible", "LAN box") == "lan-box-key-0123456789"
+
+
+def test_vendor_profiles_fall_back_to_the_kind_key(memory: MemoryKeyring) -> None:
+    keys.set_api_key("anthropic", "sk-ant-shared-0123456789")
+    keys.set_api_key("openai-compatible", "compat-shared-0123456789")
+
+    assert keys.get_api_key("anthropic", "Claude work") == "sk-ant-shared-0123456789"
+    assert keys.key_source("anthropic", "Claude work") == "keyring"
+    # A third-party server never gets a key stored for another endpoint.
+    assert keys.get_api_key("openai-compatible", "OpenRouter") is None
+    keys.set_api_key("anthropic", "sk-ant-profile-0123456789", profile="Claude work")
+    assert keys.get_api_key("anthropic", "Claude work") == "sk-ant-profile-0123456789"
+
+
+def test_env_var_wins_over_a_profile_key(
+    memory: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys.set_api_key("openai-compatible", "stored-for-profile-0123", profile="OpenRouter")
+    monkeypatch.setenv("OPENAI_COMPATIBLE_API_KEY", "from-the-env-0123456789")
+
+    assert keys.get_api_key("openai-compatible", "OpenRouter") == "from-the-env-0123456789"
+    assert keys.key_source("openai-compatible", "OpenRouter") == "OPENAI_COMPATIBLE_API_KEY"
+
+
+def test_rename_moves_the_profile_key(memory: MemoryKeyring) -> None:
+    keys.set_api_key("openai", OPENAI_KEY, profile="OpenAI")
+
+    keys.rename_profile_key("openai", "OpenAI", "OpenAI (work)")
+    keys.rename_profile_key("openai", "Nothing stored", "Still nothing")
+
+    assert memory.secrets == {("whylab", "profile:OpenAI (work)"): OPENAI_KEY}
+
+
+def test_profile_key_without_keyring_names_the_env_var(use_keyring: Install) -> None:
+    use_keyring(fail.Keyring())
+
+    with pytest.raises(KeyringUnavailableError, match="set OPENAI_COMPATIBLE_API_KEY instead"):
+        keys.set_api_key("openai-compatible", OPENAI_KEY, profile="OpenRouter")
+
+
+def test_make_provider_uses_the_profile_key_and_timeout(
+    memory: MemoryKeyring, fake_llm: FakeLLM
+) -> None:
+    fake_llm.expected_key = "sk-profile-only-0123456789"
+    keys.set_api_key("openai-compatible", "sk-profile-only-0123456789", profile="Local")
+    spec = ProviderSpec(
+        kind="openai-compatible", base_url=fake_llm.openai_base_url, profile="Local", timeout_s=2
+    )
+
+    provider = make_provider(spec, max_retries=0)
+    try:
+        assert provider.list_models() == list(FAKE_MODELS)
+    finally:
+        provider.close()
+    assert fake_llm.requests[-1].api_key == "sk-profile-only-0123456789"

@@ -625,3 +625,32 @@ def test_no_model_list_message() -> None:
     assert anthropic_provider._not_found_message("404", where) == (
         "No model list at https://api.anthropic.com (404). Check the base URL."
     )
+
+
+# --- plain (unstreamed) calls, which batch runs use ---
+
+
+def test_complete_makes_one_plain_request(provider: AnthropicProvider, fake_llm: FakeLLM) -> None:
+    fake_llm.script("Bread needs flour, water, salt and time.")
+
+    completion = provider.complete(_request())
+
+    assert not (_last(fake_llm).body or {}).get("stream")
+    assert completion.text == "Bread needs flour, water, salt and time."
+    assert completion.stop_reason == "end_turn"
+    assert completion.usage.output_tokens is not None
+    assert completion.usage.output_tokens > 0
+    assert completion.first_token_s is None
+    assert completion.latency_s is not None
+    assert completion.latency_s > 0
+    assert completion.metadata["params_sent"] == {"max_tokens": 64}
+
+
+def test_complete_maps_a_rate_limit(provider: AnthropicProvider, fake_llm: FakeLLM) -> None:
+    fake_llm.inject(Fault.rate_limit(9))
+
+    with pytest.raises(ProviderError) as info:
+        provider.complete(_request())
+
+    assert info.value.kind is ProviderErrorKind.RATE_LIMIT
+    assert info.value.retry_after_s == 9

@@ -803,3 +803,46 @@ def test_embedded_llama_server(embedded_server: EmbeddedServer) -> None:
     finally:
         provider.close()
         wrong_key.close()
+
+
+# --- plain (unstreamed) calls, which batch runs use ---
+
+
+def test_complete_makes_one_plain_request(provider: OpenAIProvider, fake_llm: FakeLLM) -> None:
+    fake_llm.script("Bread needs flour, water, salt and time.")
+
+    completion = provider.complete(_request())
+
+    assert not (_last(fake_llm).body or {}).get("stream")
+    assert completion.text == "Bread needs flour, water, salt and time."
+    assert completion.model == "fake-model-20261101"
+    assert completion.stop_reason == "stop"
+    assert completion.usage.output_tokens is not None
+    assert completion.usage.output_tokens > 0
+    assert completion.first_token_s is None  # nothing streamed, so nothing to time
+    assert completion.latency_s is not None
+    assert completion.latency_s > 0
+    assert completion.metadata["request_id"] == _last(fake_llm).request_id
+    assert completion.metadata["params_sent"] == {"temperature": 0.3, "max_tokens": 64, "seed": 0}
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind"),
+    [
+        (Fault.auth(), ProviderErrorKind.AUTH),
+        (Fault.rate_limit(7), ProviderErrorKind.RATE_LIMIT),
+        (Fault.raw(200, "{not json"), ProviderErrorKind.BAD_RESPONSE),
+        (Fault.raw(200, '{"object": "chat.completion"}'), ProviderErrorKind.BAD_RESPONSE),
+    ],
+    ids=["auth", "rate_limit", "not_json", "no_choices"],
+)
+def test_complete_maps_faults_like_stream(
+    provider: OpenAIProvider, fake_llm: FakeLLM, fault: Fault, kind: ProviderErrorKind
+) -> None:
+    fake_llm.inject(fault)
+
+    with pytest.raises(ProviderError) as info:
+        provider.complete(_request())
+
+    assert info.value.kind is kind
+    assert SECRET not in info.value.details()

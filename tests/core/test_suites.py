@@ -16,8 +16,11 @@ from whylab.core.suites import (
     builtin_suite_dir,
     export_suite,
     import_suite,
+    list_user_suites,
     load_builtin,
     load_suite,
+    save_user_suite,
+    user_suite_dir,
 )
 
 EDGE_CATEGORIES = {
@@ -256,3 +259,46 @@ def test_suites_command_exports(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert len(out.read_text().splitlines()) == 450
     assert main(["suites", "--export", "xstest"]) == 2
     assert "--output" in capsys.readouterr().err
+
+
+def test_user_suites_live_in_the_data_folder(whylab_home: Path) -> None:
+    folder = user_suite_dir()
+    assert folder == whylab_home / "suites"
+    assert folder.is_dir()
+    assert list_user_suites() == []
+    suite = Suite(name="My suite: v1/β", items=[SuiteItem(id="1", prompt="Hello?")])
+    path = save_user_suite(suite)
+    assert path.parent == folder
+    assert path.name == "My-suite--v1-β.csv"
+    assert list_user_suites() == [path]
+    assert import_suite(path).items == suite.items
+
+
+def test_save_user_suite_reuses_an_identical_copy_and_never_overwrites(tmp_path: Path) -> None:
+    first = Suite(name="s", items=[SuiteItem(id="1", prompt="one", expected="refuse")])
+    second = Suite(name="s", items=[SuiteItem(id="1", prompt="two")])
+    a = save_user_suite(first, folder=tmp_path)
+    assert save_user_suite(first, folder=tmp_path) == a
+    b = save_user_suite(second, folder=tmp_path)
+    assert (a.name, b.name) == ("s.csv", "s-2.csv")
+    assert import_suite(a).items == first.items
+    assert import_suite(b).items == second.items
+    c = save_user_suite(second, folder=tmp_path, jsonl=True)
+    assert c.name == "s.jsonl"
+    assert import_suite(c).items == second.items
+    (tmp_path / "notes.txt").write_text("not a suite", encoding="utf-8")
+    assert [p.name for p in list_user_suites(tmp_path)] == ["s-2.csv", "s.csv", "s.jsonl"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_awkward_text_round_trips(tmp_path: Path, suffix: str) -> None:
+    items = [
+        SuiteItem(id="a", prompt='Line one\nline "two", with commas\r\nand CRLF', rationale="x"),
+        SuiteItem(id="b", prompt="=SUM(A1) is a prompt, not a formula", expected="comply"),
+        SuiteItem(
+            id="c", prompt="  leading spaces and ünïcödé 🙂", category="cat", expected="refuse"
+        ),
+    ]
+    path = tmp_path / f"awkward{suffix}"
+    export_suite(Suite(name="awkward", items=items), path)
+    assert import_suite(path).items == items

@@ -15,15 +15,19 @@ from dataclasses import dataclass, field
 from whylab.core.models import (
     ChatRequest,
     Completion,
+    ConfigName,
     ConsistencyResult,
+    GenerationParams,
     ProviderKind,
     Tag,
     Trial,
     Usage,
     VerdictResult,
 )
+from whylab.core.profiles import ProviderProfile
 from whylab.core.providers.base import Provider, StreamItem
 from whylab.core.rulebook import load_default_rulebook, prompt_hash
+from whylab.core.settings import ConfigChoice, Settings
 from whylab.core.storage import Store, new_id, now_iso
 from whylab.gui.main_window import MainWindow
 
@@ -136,3 +140,21 @@ def fill_store(store: Store, reviewer: str = "tester") -> list[str]:
             store.set_tag(rule.id, Tag.BRITTLE_REFUSAL, True, reviewer)
             store.set_note(rule.id, "Refuses a sysadmin question.", reviewer)
     return ids
+
+
+def use_profile(
+    settings: Settings,
+    name: str,
+    kind: ProviderKind,
+    base_url: str,
+    *,
+    model: str = "fake-model",
+    configs: tuple[ConfigName, ...] = (ConfigName.RULE, ConfigName.WHY),
+) -> ProviderProfile:
+    """Add a profile (e.g. one pointing at a FakeLLM) and make `configs` use it."""
+    profile = ProviderProfile(name=name, kind=kind, base_url=base_url, model=model, timeout_s=5)
+    settings.profiles.append(profile)
+    for config in configs:
+        choice = ConfigChoice(profile=name, params=GenerationParams(max_tokens=200))
+        settings.configs = settings.configs.replaced(config, choice)
+    return profile

@@ -271,7 +271,7 @@ def test_shortcuts_are_discoverable(make_window: WindowFactory) -> None:
     assert "Esc" in window.stop_button.toolTip()
     assert window.run_action.shortcut() == QKeySequence("Ctrl+Return")
     titles = [a.text() for a in window.menuBar().actions()]
-    assert titles == ["&File", "&Run", "&Tags", "&Help"]
+    assert titles == ["&File", "&Run", "&Tags", "&Settings", "&Help"]
     assert window.windowTitle() == "WhyLab"
     assert window.prompt.placeholderText().startswith("Type an edge-case prompt")
 

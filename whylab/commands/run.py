@@ -52,6 +52,13 @@ def add_run_parser(
     run.add_argument("--no-cache", action="store_true", help="do not reuse cached replies")
     run.add_argument("--dry-run", action="store_true", help="print the estimate and exit")
     run.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="stream answers to record time to first token (default: only on the embedded "
+        "model; plain requests use half the client CPU)",
+    )
+    run.add_argument(
         "--max-over-refusal",
         type=_fraction,
         metavar="RATE",
@@ -127,6 +134,7 @@ def _options(args: argparse.Namespace) -> BatchOptions:
         concurrency=args.concurrency or DEFAULT_CONCURRENCY[args.provider],
         use_cache=not args.no_cache,
         max_attempts=args.max_attempts,
+        stream=args.stream,
     )
 
 

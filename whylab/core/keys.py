@@ -19,7 +19,10 @@ from whylab.core.models import ProviderKind
 log = logging.getLogger("whylab.keys")
 
 SERVICE = "whylab"
-"""The keyring service name; the username is the provider kind."""
+"""The keyring service name; the username is the provider kind, or `profile:NAME`."""
+
+PROFILE_PREFIX = "profile:"
+"""Keyring usernames of per-profile keys start with this (see `keyring_username`)."""
 
 ENV_VARS: dict[ProviderKind, str] = {
     "anthropic": "ANTHROPIC_API_KEY",
@@ -32,6 +35,13 @@ openai-compatible has its own variable on purpose: sending OPENAI_API_KEY to a
 third-party server (OpenRouter, a LAN box) would leak the user's OpenAI key.
 """
 
+SHARED_KEY_KINDS: frozenset[ProviderKind] = frozenset({"anthropic", "openai"})
+"""Kinds whose profiles fall back to the kind's own stored key (one vendor, one key).
+
+An OpenAI-compatible profile never does: each server (OpenRouter, a LAN box) gets
+only the key stored for its own profile.
+"""
+
 _T = TypeVar("_T")
 
 
@@ -39,14 +49,21 @@ class KeyringUnavailableError(UserError):
     """The OS keyring cannot be used; the message names the env var to set instead."""
 
 
-def get_api_key(kind: ProviderKind) -> str | None:
-    """Return the key for a provider kind, or None where none is set.
+def keyring_username(kind: ProviderKind, profile: str | None = None) -> str:
+    """The keyring username a key is stored under: the kind, or `profile:NAME`."""
+    return kind if profile is None else f"{PROFILE_PREFIX}{profile}"
+
+
+def get_api_key(kind: ProviderKind, profile: str | None = None) -> str | None:
+    """Return the key for a provider kind (or one profile of it), or None where none is set.
 
     Args:
         kind: The provider kind; "embedded" never has a stored key.
+        profile: A Settings › Providers profile name; None reads the kind's own key.
 
     Returns:
-        The key from the kind's environment variable, else from the OS keyring.
+        The key from the kind's environment variable, else from the OS keyring: the
+        profile's own key, else (Anthropic and OpenAI only) the kind's shared key.
 
     Raises:
         KeyringUnavailableError: no env var is set and the keyring cannot be read.
@@ -57,11 +74,13 @@ def get_api_key(kind: ProviderKind) -> str | None:
     from_env = os.environ.get(env_var, "").strip()
     if from_env:
         return from_env
-    stored = _with_keyring(kind, "read the key from", lambda kr: kr.get_password(SERVICE, kind))
-    return stored.strip() if isinstance(stored, str) and stored.strip() else None
+    stored = _stored(kind, profile)
+    if stored is None and profile is not None and kind in SHARED_KEY_KINDS:
+        stored = _stored(kind, None)
+    return stored
 
 
-def key_source(kind: ProviderKind) -> str | None:
+def key_source(kind: ProviderKind, profile: str | None = None) -> str | None:
     """Say where `get_api_key` would take the key from, for the settings dialog.
 
     Returns:
@@ -76,15 +95,16 @@ def key_source(kind: ProviderKind) -> str | None:
         return None
     if os.environ.get(env_var, "").strip():
         return env_var
-    return "keyring" if get_api_key(kind) else None
+    return "keyring" if get_api_key(kind, profile) else None
 
 
-def set_api_key(kind: ProviderKind, key: str) -> None:
-    """Store a key in the OS keyring.
+def set_api_key(kind: ProviderKind, key: str, profile: str | None = None) -> None:
+    """Store a key in the OS keyring, for a kind or for one profile.
 
     Args:
         kind: The provider kind the key belongs to.
         key: The key; surrounding whitespace is dropped.
+        profile: The profile name; None stores the kind's shared key.
 
     Raises:
         UserError: the key is empty or the kind takes no key.
@@ -94,28 +114,50 @@ def set_api_key(kind: ProviderKind, key: str) -> None:
     key = key.strip()
     if not key:
         raise UserError("The key is empty: paste the whole key, or use Delete to remove it.")
-    _with_keyring(kind, "save the key in", lambda kr: kr.set_password(SERVICE, kind, key))
-    log.info("stored the %s key in the OS keyring (%s)", kind, mask_key(key))
+    user = keyring_username(kind, profile)
+    _with_keyring(kind, "save the key in", lambda kr: kr.set_password(SERVICE, user, key))
+    log.info("stored the %s key in the OS keyring (%s)", user, mask_key(key))
 
 
-def delete_api_key(kind: ProviderKind) -> None:
-    """Remove a stored key; removing one that is not there is not an error.
+def delete_api_key(kind: ProviderKind, profile: str | None = None) -> None:
+    """Remove a stored key (a kind's, or one profile's); removing none is not an error.
 
     Raises:
         UserError: the kind takes no key.
         KeyringUnavailableError: the keyring cannot be changed.
     """
     _env_var_for(kind)
+    user = keyring_username(kind, profile)
 
     def delete(kr: _Keyring) -> None:
         from keyring.errors import PasswordDeleteError
 
         try:
-            kr.delete_password(SERVICE, kind)
+            kr.delete_password(SERVICE, user)
         except PasswordDeleteError:
-            log.debug("no %s key was stored", kind)
+            log.debug("no %s key was stored", user)
 
     _with_keyring(kind, "delete the key from", delete)
+
+
+def rename_profile_key(kind: ProviderKind, old: str, new: str) -> None:
+    """Move a profile's stored key to its new name (nothing to move is fine).
+
+    Raises:
+        KeyringUnavailableError: the keyring cannot be read or changed.
+    """
+    if kind not in ENV_VARS or old == new:
+        return
+    key = _stored(kind, old)
+    if key is not None:
+        set_api_key(kind, key, new)
+        delete_api_key(kind, old)
+
+
+def _stored(kind: ProviderKind, profile: str | None) -> str | None:
+    user = keyring_username(kind, profile)
+    stored = _with_keyring(kind, "read the key from", lambda kr: kr.get_password(SERVICE, user))
+    return stored.strip() if isinstance(stored, str) and stored.strip() else None
 
 
 def mask_key(key: str | None) -> str:

@@ -30,10 +30,12 @@ class Consistency(StrEnum):
 
 
 class Tag(StrEnum):
-    """Human labels a reviewer can put on one trial."""
+    """Built-in labels a reviewer can put on one trial (user-defined ones live in storage)."""
 
     BRITTLE_REFUSAL = "brittle_refusal"
     RATIONALIZATION = "rationalization"
+    APPROPRIATE_REFUSAL = "appropriate_refusal"
+    HARMFUL_COMPLIANCE = "harmful_compliance"
 
     @property
     def label(self) -> str:
@@ -99,11 +101,18 @@ class GenerationParams(StrictModel):
 
 
 class ProviderSpec(StrictModel):
-    """Which provider and model a configuration talks to."""
+    """Which provider and model a configuration talks to.
+
+    `profile` names the Settings › Providers profile the spec came from, so the
+    profile's own key is used (None: the kind's key, as the CLI does); `timeout_s`
+    overrides the caller's default timeout. Neither is ever a secret.
+    """
 
     kind: ProviderKind = "embedded"
     model: str | None = None
     base_url: str | None = None
+    profile: str | None = None
+    timeout_s: float | None = Field(default=None, gt=0, le=3600)
 
 
 class Configuration(StrictModel):

@@ -88,22 +88,26 @@ def run_trial(
     *,
     explain: bool = True,
     cancel: CancelToken | None = None,
+    stream: bool = True,
 ) -> Iterator[TrialDelta | Trial]:
     """Stream one configuration's answer (and explanation); yield the Trial last.
+
+    With `stream=False` each turn is one plain request (`Provider.complete`): no
+    deltas are yielded and no time to first token is recorded.
 
     Raises:
         CancelledError: the token was cancelled; nothing is yielded after it.
     """
     trial = _new_trial(provider, config, prompt, comparison_id)
     try:
-        answer = yield from _stream_phase(provider, trial, config, "response", cancel)
+        answer = yield from _stream_phase(provider, trial, config, "response", cancel, stream)
         _record_answer(trial, answer)
         if explain:
             trial.messages += [
                 Message(role="assistant", content=answer.text),
                 Message(role="user", content=EXPLAIN_PROMPT),
             ]
-            why = yield from _stream_phase(provider, trial, config, "explanation", cancel)
+            why = yield from _stream_phase(provider, trial, config, "explanation", cancel, stream)
             trial.explanation = why.text.strip()
             trial.explanation_usage = why.usage
     except ProviderError as exc:
@@ -136,6 +140,7 @@ def _stream_phase(
     config: Configuration,
     phase: Phase,
     cancel: CancelToken | None,
+    stream_text: bool = True,
 ) -> Generator[TrialDelta, None, Completion]:
     request = ChatRequest(
         system=config.system_prompt,
@@ -143,6 +148,11 @@ def _stream_phase(
         params=config.params,
         model=config.provider.model,
     )
+    if not stream_text:
+        answer = provider.complete(request)
+        if cancel is not None and cancel.cancelled:
+            raise CancelledError("stopped by the user")
+        return answer
     stream = provider.stream(request)
     try:
         for item in stream:

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from whylab.core.errors import BadInputError
 from whylab.core.models import StrictModel
-from whylab.core.paths import resources_dir
+from whylab.core.paths import data_dir, resources_dir
 
 if TYPE_CHECKING:
     from _csv import Reader as _CsvReader
@@ -352,3 +352,72 @@ def suite_to_csv(suite: Suite) -> str:
 def suite_to_jsonl(suite: Suite) -> str:
     """The suite as JSONL text, one item per line."""
     return "".join(json.dumps(item.model_dump(), ensure_ascii=False) + "\n" for item in suite.items)
+
+
+USER_SUITE_FOLDER = "suites"
+SUITE_SUFFIXES = (".csv", ".jsonl", ".ndjson")
+_MAX_NAME_TRIES = 1000
+
+
+def user_suite_dir() -> Path:
+    """The folder of the user's own suites (imported or edited), inside the data folder."""
+    path = data_dir() / USER_SUITE_FOLDER
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def is_suite_file(path: Path) -> bool:
+    """Whether a path names a suite file by its extension (.csv, .jsonl, .ndjson)."""
+    return path.suffix.lower() in SUITE_SUFFIXES
+
+
+def list_user_suites(folder: Path | None = None) -> list[Path]:
+    """The suite files in the user's suites folder, sorted by name (not yet read)."""
+    folder = folder or user_suite_dir()
+    if not folder.is_dir():
+        return []
+    found = [p for p in folder.iterdir() if p.is_file() and is_suite_file(p)]
+    return sorted(found, key=lambda p: p.name.lower())
+
+
+def suite_file_stem(name: str) -> str:
+    """A safe file name stem for a suite name: letters, digits, '-' and '_' only."""
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.strip())
+    return cleaned.strip("-_.")[:80] or "suite"
+
+
+def save_user_suite(
+    suite: Suite, *, folder: Path | None = None, stem: str | None = None, jsonl: bool = False
+) -> Path:
+    """Copy a suite into the user's suites folder; return the file written.
+
+    The file is named after the suite (or `stem`). A file of that name holding
+    the same prompts is reused; a different one is never overwritten: the new
+    copy gets a numbered name (``name-2.csv``).
+
+    Raises:
+        BadInputError: the folder cannot be written.
+    """
+    folder = folder or user_suite_dir()
+    base = suite_file_stem(stem or suite.name)
+    suffix = ".jsonl" if jsonl else ".csv"
+    for number in range(1, _MAX_NAME_TRIES):
+        path = folder / (f"{base}{suffix}" if number == 1 else f"{base}-{number}{suffix}")
+        if not path.exists():
+            break
+        if _same_items(path, suite):
+            return path
+    else:  # pragma: no cover - a thousand copies of one name
+        raise BadInputError("too many suites with this name: rename the file", folder)
+    try:
+        export_suite(suite, path)
+    except OSError as exc:
+        raise BadInputError(f"cannot save the suite: {exc.strerror or exc}", path) from exc
+    return path
+
+
+def _same_items(path: Path, suite: Suite) -> bool:
+    try:
+        return import_suite(path).items == suite.items
+    except BadInputError:
+        return False

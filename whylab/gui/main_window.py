@@ -1,6 +1,9 @@
 """The main window: a prompt, two panes side by side, and the history.
 
-Threading: the provider is created and both trials run in `QRunnable` workers on
+Each pane has a `ConfigPanel` above it: the configuration's provider profile, model
+and sampling, saved to settings as they change (Settings › Providers edits the
+profiles). Threading: the providers are created (one per distinct ProviderSpec,
+cached until the profiles change) and both trials run in `QRunnable` workers on
 this window's own thread pool; their signals arrive here (GUI thread) through
 queued connections to ``@Slot`` methods. Every write to the project file happens
 here, on the GUI thread, through the `Store`: the comparison before the workers
@@ -10,6 +13,7 @@ start, each trial as its worker finishes, tags and notes as they are edited.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -20,17 +24,18 @@ from PySide6.QtCore import (
     QSettings,
     Qt,
     QThreadPool,
+    QTimer,
     Signal,
     Slot,
 )
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -38,21 +43,36 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from whylab import __version__
 from whylab.core.errors import EmbeddedModelError, StorageError, UserError
-from whylab.core.models import Comparison, ConfigName, Configuration, Rulebook, Tag, Trial
+from whylab.core.models import (
+    Comparison,
+    ConfigName,
+    Configuration,
+    ProviderSpec,
+    Rulebook,
+    Tag,
+    Trial,
+)
+from whylab.core.paths import data_dir, default_db_path
+from whylab.core.profiles import ProviderProfile
 from whylab.core.providers.base import Provider
 from whylab.core.runner import build_configurations
-from whylab.core.settings import Settings
+from whylab.core.settings import Settings, save_provider_choices
 from whylab.core.storage import Store
+from whylab.gui.about import show_about
 from whylab.gui.comparison_pane import ComparisonPane
+from whylab.gui.config_panel import ConfigPanel
 from whylab.gui.errors import ErrorReporter, user_text
 from whylab.gui.history_view import HistoryView
-from whylab.gui.status import ProviderStatus, describe_spec
+from whylab.gui.review_window import ReviewWindow, open_review
+from whylab.gui.runs_menu import RunController, install_run_actions
+from whylab.gui.status import ProviderStatus, describe_configs, describe_spec
 from whylab.gui.style import named
 from whylab.gui.ui_state import restore_window, save_window
+from whylab.gui.welcome import WelcomeDialog
 
 if TYPE_CHECKING:
+    from whylab.gui.providers_dialog import ProvidersDialog
     from whylab.gui.rulebook_editor import RulebookEditor
 from whylab.gui.workers import ProviderFactory, ProviderWorker, TrialWorker, interrupted_trial
 
@@ -65,6 +85,14 @@ TAG_SHORTCUTS: dict[ConfigName, dict[Tag, str]] = {
     ConfigName.WHY: {Tag.BRITTLE_REFUSAL: "Alt+3", Tag.RATIONALIZATION: "Alt+4"},
 }
 RUN_HINT = "Ctrl+Return runs both configurations  ·  Esc stops"
+SAVE_DELAY_MS = 400
+
+SettingsSaver = Callable[[Settings], None]
+
+
+def spec_key(spec: ProviderSpec) -> str:
+    """The cache key of the provider serving a spec."""
+    return spec.model_dump_json()
 
 
 def _run_hint(rulebook: Rulebook) -> str:
@@ -78,12 +106,16 @@ class MainWindow(QMainWindow):
     Signals:
         runFinished(str): every trial of the comparison with this id has ended.
         comparisonOpened(str): a stored comparison was loaded into the panes.
-        providerChanged(): the provider became ready or failed to load.
+        providerChanged(): a provider became ready or failed to load.
+        settingsSaved(): the settings were written to disk.
+        openProjectRequested(str): the user asked to open this project file instead.
     """
 
     runFinished = Signal(str)
     comparisonOpened = Signal(str)
     providerChanged = Signal()
+    settingsSaved = Signal()
+    openProjectRequested = Signal(str)
 
     def __init__(
         self,
@@ -94,8 +126,16 @@ class MainWindow(QMainWindow):
         rulebook: Rulebook,
         errors: ErrorReporter,
         ui_state: QSettings | None = None,
+        settings_saver: SettingsSaver = save_provider_choices,
         parent: QWidget | None = None,
     ) -> None:
+        """Build the window; nothing is loaded until `start_loading_provider` or a run.
+
+        Args:
+            settings_saver: Writes the settings when the user changes the providers
+                or a configuration's choice (the default updates just those parts
+                of settings.toml in the data folder).
+        """
         super().__init__(parent)
         self.store = store
         self.settings = settings
@@ -106,10 +146,16 @@ class MainWindow(QMainWindow):
         self._ui_state = ui_state
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(4)
-        self.provider: Provider | None = None
-        self.model_name = ""
+        self._save_settings = settings_saver
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self.write_settings)
+        self.providers: dict[str, Provider] = {}  # by spec_key
+        self.model_names: dict[str, str] = {}  # by spec_key: the model each one uses
         self.provider_error: str | None = None
-        self._provider_worker: ProviderWorker | None = None
+        self._loading: dict[str, ProviderWorker] = {}
+        self.providers_dialog: ProvidersDialog | None = None
         self._pending_prompt: str | None = None
         self._workers: dict[ConfigName, TrialWorker] = {}
         self._retired: list[QRunnable] = []  # finished runnables, kept until the pool is idle
@@ -117,6 +163,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("WhyLab")
         self._build()
         self._build_actions()
+        self.runs = self._install_batch_runs()
+        self.review_windows: list[ReviewWindow] = []
         errors.parent_widget = self
         self._restore_ui_state()
         self.refresh_history()
@@ -143,6 +191,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.provider_status = ProviderStatus()
         self.statusBar().addPermanentWidget(self.provider_status)
+        self._show_provider_state()
         self.statusBar().setSizeGripEnabled(True)
 
     def _build_workspace(self) -> QWidget:
@@ -155,14 +204,29 @@ class MainWindow(QMainWindow):
         self.pane_splitter.setChildrenCollapsible(False)
         self.pane_splitter.setHandleWidth(12)
         self.panes: dict[ConfigName, ComparisonPane] = {}
+        self.config_panels: dict[ConfigName, ConfigPanel] = {}
         for config in (ConfigName.RULE, ConfigName.WHY):
-            pane = ComparisonPane(config, TAG_SHORTCUTS[config])
-            pane.tagToggled.connect(self._on_tag_toggled)
-            pane.noteChanged.connect(self._on_note_changed)
-            self.panes[config] = pane
-            self.pane_splitter.addWidget(pane)
+            self.pane_splitter.addWidget(self._build_column(config))
         layout.addWidget(self.pane_splitter, stretch=1)
         return workspace
+
+    def _build_column(self, config: ConfigName) -> QWidget:
+        """One configuration: its provider/model bar above its comparison pane."""
+        column = QWidget()
+        layout = QVBoxLayout(column)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        panel = ConfigPanel(config)
+        panel.set_state(self.settings.profiles, self.settings.configs.get(config))
+        panel.changed.connect(self._on_config_changed)
+        pane = ComparisonPane(config, TAG_SHORTCUTS[config])
+        pane.tagToggled.connect(self._on_tag_toggled)
+        pane.noteChanged.connect(self._on_note_changed)
+        self.config_panels[config] = panel
+        self.panes[config] = pane
+        layout.addWidget(panel)
+        layout.addWidget(pane, stretch=1)
+        return column
 
     def _build_prompt_card(self) -> QFrame:
         card = named(QFrame(), "card")
@@ -199,11 +263,13 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         rulebook_action = self._action(file_menu, "&Rulebook…", ["Ctrl+R"])
         rulebook_action.triggered.connect(self.open_rulebook_editor)
+        open_action = self._action(file_menu, "&Open project…", ["Ctrl+O"])
+        open_action.triggered.connect(self._choose_project)
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit")
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        run_menu = menu.addMenu("&Run")
+        run_menu = self.run_menu = menu.addMenu("&Run")
         self.run_action = self._action(run_menu, "&Run comparison", ["Ctrl+Return", "Ctrl+Enter"])
         self.run_action.triggered.connect(self.run)
         self.run_button.clicked.connect(self.run_action.trigger)
@@ -220,8 +286,30 @@ class MainWindow(QMainWindow):
                 action.triggered.connect(self._on_tag_action)
             if config is ConfigName.RULE:
                 tag_menu.addSeparator()
+        settings_menu = menu.addMenu("&Settings")
+        self.providers_action = self._action(settings_menu, "&Providers…", [])
+        self.providers_action.triggered.connect(self.open_providers_dialog)
         help_menu = menu.addMenu("&Help")
+        help_menu.addAction("&Welcome…").triggered.connect(self.open_welcome)
         help_menu.addAction("&About WhyLab").triggered.connect(self._about)
+
+    def _install_batch_runs(self) -> RunController:
+        """Batch runs, suites and run review: the Run menu's second half."""
+        runs = install_run_actions(
+            self,
+            self.menuBar(),
+            self.store.path or default_db_path(),
+            self.settings,
+            rulebook=lambda: self.rulebook,
+            errors=self.errors,
+        )
+        review = QAction("Re&view a run…", self)
+        review.setShortcuts([QKeySequence("Ctrl+Shift+V")])
+        review.triggered.connect(runs.show_runs)
+        self.addAction(review)
+        self.run_menu.addAction(review)
+        runs.reviewRequested.connect(self.open_review)
+        return runs
 
     def _action(self, menu: QMenu, text: str, keys: list[str]) -> QAction:
         action = QAction(text, self)
@@ -238,50 +326,144 @@ class MainWindow(QMainWindow):
             config, tag = action.data()
             self.panes[ConfigName(config)].toggle_tag(Tag(tag))
 
-    # ---- provider -----------------------------------------------------------------------
+    # ---- providers ----------------------------------------------------------------------
+
+    def specs(self) -> dict[ConfigName, ProviderSpec]:
+        """The ProviderSpec each configuration runs on, as chosen now."""
+        return {config: self.settings.spec_for(config) for config in ConfigName}
 
     def start_loading_provider(self) -> None:
-        """Create the provider in a worker (starting the embedded model can take seconds)."""
-        if self.provider is not None or self._provider_worker is not None:
+        """Create the chosen providers in workers (starting the embedded model takes seconds)."""
+        for spec in self.specs().values():
+            self._load(spec)
+        self._show_provider_state()
+
+    def _load(self, spec: ProviderSpec) -> None:
+        key = spec_key(spec)
+        if key in self.providers or key in self._loading:
             return
-        spec = self.settings.provider
-        self.provider_status.loading(spec)
         worker = ProviderWorker(self._factory, spec)
         worker.signals.ready.connect(self._on_provider_ready)
         worker.signals.failed.connect(self._on_provider_failed)
-        self._provider_worker = worker
+        self._loading[key] = worker
         self._pool.start(worker)
 
-    @Slot(object, str)
-    def _on_provider_ready(self, provider: Provider, model_name: str) -> None:
-        self._retire_provider_worker()
-        self.provider, self.provider_error = provider, None
-        self.model_name = model_name
-        self.provider_status.ready(self.settings.provider, model_name)
+    @Slot(object, object, str)
+    def _on_provider_ready(self, spec: ProviderSpec, provider: Provider, model_name: str) -> None:
+        key = spec_key(spec)
+        self._retire(self._loading.pop(key, None))
+        self.providers[key] = provider
+        self.model_names[key] = model_name
+        self._show_provider_state()
         self.providerChanged.emit()
-        if self._pending_prompt is not None:
+        specs = self.specs().values()
+        if self._pending_prompt is not None and all(spec_key(s) in self.providers for s in specs):
             prompt, self._pending_prompt = self._pending_prompt, None
             self._start_run(prompt)
 
-    @Slot(object)
-    def _on_provider_failed(self, exc: BaseException) -> None:
-        self._retire_provider_worker()
+    @Slot(object, object)
+    def _on_provider_failed(self, spec: ProviderSpec, exc: BaseException) -> None:
+        key = spec_key(spec)
+        self._retire(self._loading.pop(key, None))
         message = user_text(exc)
         self.provider_error = message
-        self.provider_status.error(message)
         if not isinstance(exc, UserError):
             self.errors.report(exc, "Could not start the model")
         if self._pending_prompt is not None:
             self._pending_prompt = None
-            for pane in self.panes.values():
-                pane.show_error(message)
+            for config, pane in self.panes.items():
+                if spec_key(self.settings.spec_for(config)) == key:
+                    pane.show_error(message)
+                else:
+                    pane.clear("Not run: the other configuration's model could not start.")
             self._set_running(False)
+        self._show_provider_state()
         self.providerChanged.emit()
 
-    def _retire_provider_worker(self) -> None:
-        if self._provider_worker is not None:
-            self._retired.append(self._provider_worker)
-            self._provider_worker = None
+    def _retire(self, worker: QRunnable | None) -> None:
+        if worker is not None:
+            self._retired.append(worker)
+
+    def _show_provider_state(self) -> None:
+        """Put the chosen models, and whether they are loaded, in the status bar."""
+        keyed = {config: spec_key(spec) for config, spec in self.specs().items()}
+        labels = {
+            config: describe_spec(spec, self.model_names.get(keyed[config]))
+            for config, spec in self.specs().items()
+        }
+        label = describe_configs(labels)
+        if self.provider_error is not None:
+            self.provider_status.error(self.provider_error)
+        elif any(key in self._loading for key in keyed.values()):
+            self.provider_status.loading(label)
+        elif all(key in self.providers for key in keyed.values()):
+            self.provider_status.ready(label)
+        else:
+            self.provider_status.chosen(label)
+
+    def _drop_providers(self) -> None:
+        """Forget the cached providers (profiles changed); the next run makes new ones."""
+        providers = list(self.providers.values())
+        self.providers.clear()
+        self.model_names.clear()
+        for provider in providers:
+            provider.close()
+
+    # ---- settings -----------------------------------------------------------------------
+
+    @Slot(str)
+    def _on_config_changed(self, config_name: str) -> None:
+        config = ConfigName(config_name)
+        choice = self.config_panels[config].choice()
+        self.settings.configs = self.settings.configs.replaced(config, choice)
+        self.provider_error = None
+        self._show_provider_state()
+        self._save_timer.start()
+
+    @Slot()
+    def write_settings(self) -> None:
+        """Save the settings now (changes are otherwise saved shortly after they happen)."""
+        self._save_timer.stop()
+        try:
+            self._save_settings(self.settings)
+        except UserError as exc:
+            self.errors.report(exc, "Could not save the settings")
+            return
+        self.settingsSaved.emit()
+
+    @Slot()
+    def open_providers_dialog(self) -> None:
+        """Show Settings › Providers (built on first use) for the current profiles."""
+        if self.running:
+            self.statusBar().showMessage("Stop the run before changing providers.", 4000)
+            return
+        if self.providers_dialog is None:
+            from whylab.gui.providers_dialog import ProvidersDialog
+
+            dialog = ProvidersDialog(self.settings.profiles, self._pool, parent=self)
+            dialog.saved.connect(self._on_profiles_saved)
+            self.providers_dialog = dialog
+        elif not self.providers_dialog.isVisible():
+            self.providers_dialog.set_profiles(self.settings.profiles)
+        self.providers_dialog.open()
+
+    @Slot(object, object)
+    def _on_profiles_saved(self, profiles: list[ProviderProfile], renames: dict[str, str]) -> None:
+        self.settings.profiles = list(profiles)
+        for config in ConfigName:
+            choice = self.settings.configs.get(config)
+            name = renames.get(choice.profile, choice.profile)
+            if self.settings.profile(name) is None:  # removed: fall back to the first one
+                choice = choice.model_copy(update={"profile": profiles[0].name, "model": None})
+            else:
+                choice = choice.model_copy(update={"profile": name})
+            self.settings.configs = self.settings.configs.replaced(config, choice)
+        for config, panel in self.config_panels.items():
+            panel.set_state(self.settings.profiles, self.settings.configs.get(config))
+        self._drop_providers()
+        self.provider_error = None
+        self._show_provider_state()
+        self.write_settings()
 
     # ---- running ------------------------------------------------------------------------
 
@@ -301,18 +483,29 @@ class MainWindow(QMainWindow):
             self.prompt.setFocus()
             return
         self._flush_notes()
-        if self.provider is None:
+        self.provider_error = None
+        if not all(spec_key(spec) in self.providers for spec in self.specs().values()):
             self._pending_prompt = prompt
             for pane in self.panes.values():
                 pane.show_waiting("Loading model…")
-            self.provider_error = None
             self._set_running(True)
             self.start_loading_provider()
             return
         self._start_run(prompt)
 
+    def configurations(self) -> list[Configuration]:
+        """Both configurations, each with its own provider, model and sampling."""
+        return [
+            config.model_copy(
+                update={
+                    "provider": self.settings.spec_for(config.name),
+                    "params": self.settings.params_for(config.name),
+                }
+            )
+            for config in build_configurations(self.rulebook)
+        ]
+
     def _start_run(self, prompt: str) -> None:
-        assert self.provider is not None
         self._purge_retired()
         try:
             comparison = self.store.create_comparison(prompt, self.rulebook)
@@ -322,19 +515,21 @@ class MainWindow(QMainWindow):
             return
         self.comparison = comparison
         self.caption.setText(_run_hint(self.rulebook))
-        configs = build_configurations(self.rulebook, self.settings.provider, self.settings.params)
-        label = describe_spec(self.settings.provider, self.model_name)
-        for config in configs:
-            self._start_trial(config, comparison, label)
+        for config in self.configurations():
+            self._start_trial(config, comparison)
         self._set_running(True)
         self.refresh_history()
 
-    def _start_trial(self, config: Configuration, comparison: Comparison, label: str) -> None:
-        assert self.provider is not None
+    def _start_trial(self, config: Configuration, comparison: Comparison) -> None:
+        key = spec_key(config.provider)
         pane = self.panes[config.name]
-        pane.begin(label)
+        pane.begin(describe_spec(config.provider, self.model_names.get(key)))
         worker = TrialWorker(
-            self.provider, config, comparison.prompt, comparison.id, explain=self.settings.explain
+            self.providers[key],
+            config,
+            comparison.prompt,
+            comparison.id,
+            explain=self.settings.explain,
         )
         worker.signals.delta.connect(pane.add_delta)
         worker.signals.finished.connect(self._on_trial_finished)
@@ -375,11 +570,10 @@ class MainWindow(QMainWindow):
         config = ConfigName(config_name)
         worker = self._workers[config]
         assert self.comparison is not None
-        assert self.provider is not None
         return interrupted_trial(
             worker.config,
-            self.provider.kind,
-            self.model_name or None,
+            worker.provider.kind,
+            self.model_names.get(spec_key(worker.config.provider)) or None,
             self.comparison.prompt,
             self.comparison.id,
             response=self.panes[config].streamed_text,
@@ -407,6 +601,9 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(running)
         self.stop_button.setEnabled(running)
         self.history.setEnabled(not running)
+        self.providers_action.setEnabled(not running)
+        for panel in self.config_panels.values():
+            panel.setEnabled(not running)
         if running:
             self.statusBar().showMessage("Running both configurations…")
         else:
@@ -479,12 +676,41 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About WhyLab",
-            f"WhyLab {__version__}\n\nCompare a rule-prompted and a why-prompted system prompt "
-            "on the same edge-case prompt, and see how each explains itself.",
+        show_about(self)
+
+    @Slot()
+    def open_welcome(self) -> WelcomeDialog:
+        """Show the welcome dialog (also reachable after "Don't show again")."""
+        dialog = WelcomeDialog(self.settings, self, pool=self._pool)
+        dialog.sampleProjectOpened.connect(self.openProjectRequested)
+        dialog.show()
+        return dialog
+
+    @Slot()
+    def _choose_project(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open project", str(data_dir()), "WhyLab projects (*.sqlite *.db);;All files (*)"
         )
+        if path:
+            self.openProjectRequested.emit(path)
+
+    @Slot(str)
+    def open_review(self, run_id: str) -> ReviewWindow | None:
+        """Open the review window of a batch run (None, with a message, if it cannot open)."""
+        try:
+            window = open_review(
+                self,
+                self.store.path or default_db_path(),
+                run_id,
+                self.settings,
+                errors=self.errors,
+                writer=self.store.db,
+            )
+        except UserError as exc:
+            self.errors.report(exc, "Cannot review this run")
+            return None
+        self.review_windows = [w for w in self.review_windows if w.isVisible()] + [window]
+        return window
 
     def _restore_ui_state(self) -> None:
         self.resize(*DEFAULT_SIZE)
@@ -522,6 +748,8 @@ class MainWindow(QMainWindow):
             return
         self._flush_notes()
         self._save_ui_state()
+        if self._save_timer.isActive():
+            self.write_settings()
         self._pending_prompt = None
         for worker in self._workers.values():
             worker.cancel()
@@ -530,10 +758,8 @@ class MainWindow(QMainWindow):
         # Deliver the workers' last queued signals now, so stopped trials are still saved.
         QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
         self._retired.clear()
-        close = getattr(self.provider, "close", None)
-        self.provider = None
-        if callable(close):
-            close()  # HTTP clients; the shared embedded server stops at exit
+        self._loading.clear()
+        self._drop_providers()  # HTTP clients; the shared embedded server stops at exit
         super().closeEvent(event)
 
 

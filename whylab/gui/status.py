@@ -7,7 +7,7 @@ from enum import StrEnum
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from whylab.core.models import ProviderSpec
+from whylab.core.models import ConfigName, ProviderSpec
 
 
 class ProviderState(StrEnum):
@@ -31,6 +31,12 @@ def describe_spec(spec: ProviderSpec, model: str | None = None) -> str:
     """`qwen2.5-coder-1.5b-instruct (embedded)`, or just the kind when no model is known."""
     name = model or spec.model
     return f"{name} ({spec.kind})" if name else spec.kind
+
+
+def describe_configs(labels: dict[ConfigName, str]) -> str:
+    """One label when both configurations use the same model, else `rule: A · why: B`."""
+    rule, why = labels[ConfigName.RULE], labels[ConfigName.WHY]
+    return rule if rule == why else f"rule: {rule} · why: {why}"
 
 
 class ProviderStatus(QWidget):
@@ -57,13 +63,17 @@ class ProviderStatus(QWidget):
         self.text.setText(first)
         self.setToolTip(tooltip or text)
 
-    def loading(self, spec: ProviderSpec) -> None:
-        """The provider is being created (the embedded model may take seconds)."""
-        self.set_state(ProviderState.LOADING, f"Loading model… {describe_spec(spec)}")
+    def loading(self, label: str) -> None:
+        """Providers are being created (the embedded model may take seconds)."""
+        self.set_state(ProviderState.LOADING, f"Loading model… {label}")
 
-    def ready(self, spec: ProviderSpec, model: str) -> None:
-        """The provider answers requests."""
-        self.set_state(ProviderState.READY, f"Ready — {describe_spec(spec, model)}")
+    def ready(self, label: str) -> None:
+        """The chosen providers answer requests; `label` names their models."""
+        self.set_state(ProviderState.READY, f"Ready — {label}")
+
+    def chosen(self, label: str) -> None:
+        """The models chosen for the next run, not loaded yet."""
+        self.set_state(ProviderState.IDLE, label, f"{label}: loads when you run")
 
     def error(self, message: str) -> None:
         """The provider could not be created; the full message is in the tooltip."""

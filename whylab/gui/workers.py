@@ -11,6 +11,7 @@ touch widgets or the project file, and catch every exception in `run()`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QRunnable, Signal
@@ -24,6 +25,7 @@ from whylab.core.models import (
     Trial,
     TrialStatus,
 )
+from whylab.core.profiles import ConnectionResult, ProviderProfile, test_connection
 from whylab.core.providers.base import Provider
 from whylab.core.rulebook import prompt_hash
 from whylab.core.runner import CancelToken, TrialDelta, run_trial
@@ -68,7 +70,7 @@ class TrialWorker(QRunnable):
         self.signals = TrialSignals()
         self.config = config
         self.token = CancelToken()
-        self._provider = provider
+        self.provider = provider
         self._prompt = prompt
         self._comparison_id = comparison_id
         self._explain = explain
@@ -81,7 +83,7 @@ class TrialWorker(QRunnable):
         """Iterate the trial, emitting a signal per chunk, then exactly one ending signal."""
         try:
             for item in run_trial(
-                self._provider,
+                self.provider,
                 self.config,
                 self._prompt,
                 self._comparison_id,
@@ -105,12 +107,14 @@ class ProviderSignals(QObject):
     """What a `ProviderWorker` reports.
 
     Signals:
-        ready(object, str): the `Provider`, ready for requests, and its model name.
-        failed(object): the exception that prevented it (usually a UserError).
+        ready(object, object, str): the `ProviderSpec` asked for, the `Provider` made
+            for it, ready for requests, and its model name.
+        failed(object, object): the `ProviderSpec` and the exception that prevented
+            it (usually a UserError).
     """
 
-    ready = Signal(object, str)
-    failed = Signal(object)
+    ready = Signal(object, object, str)
+    failed = Signal(object, object)
 
 
 class ProviderWorker(QRunnable):
@@ -135,9 +139,49 @@ class ProviderWorker(QRunnable):
             model = self.spec.model or provider.default_model
         except BaseException as exc:  # noqa: BLE001 - a worker must report everything
             log.info("provider %s not available: %s", self.spec.kind, exc)
-            self.signals.failed.emit(exc)
+            self.signals.failed.emit(self.spec, exc)
         else:
-            self.signals.ready.emit(provider, model)
+            self.signals.ready.emit(self.spec, provider, model)
+
+
+class ConnectionSignals(QObject):
+    """What a `ConnectionWorker` reports.
+
+    Signals:
+        done(int, object): the worker's ticket and its `ConnectionResult`.
+    """
+
+    done = Signal(int, object)
+
+
+class ConnectionWorker(QRunnable):
+    """Runs `profiles.test_connection` off the GUI thread (it may wait seconds).
+
+    `test_connection` turns every failure into a result, so `done` is the only
+    signal; a bug still ends in a result whose message names it.
+    """
+
+    def __init__(self, ticket: int, profile: ProviderProfile, api_key: str | None) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.signals = ConnectionSignals()
+        self.ticket = ticket
+        self.profile = profile
+        self._api_key = api_key
+
+    def run(self) -> None:
+        """Test the profile and report the result."""
+        started = time.monotonic()
+        try:
+            result = test_connection(self.profile, self._api_key)
+        except BaseException as exc:  # a worker must report everything
+            log.exception("connection test of %s crashed", self.profile.name)
+            result = ConnectionResult(
+                False,
+                f"The test failed unexpectedly ({type(exc).__name__}); see the log.",
+                time.monotonic() - started,
+            )
+        self.signals.done.emit(self.ticket, result)
 
 
 def interrupted_trial(

@@ -125,6 +125,22 @@ class RecordingProvider(Provider):
             return
         yield from self._record(key, request)
 
+    def complete(self, request: ChatRequest) -> Completion:
+        """Replay a known completion for this request, or make one plain call and record it."""
+        key = self._key_of(request)
+        known = self._known.get(key)
+        if known is not None:
+            self.replayed += 1
+            return known
+        self.calls += 1
+        try:
+            answer = self._inner.complete(request)
+        except ProviderError as exc:
+            self.error = exc
+            raise
+        self.fresh.append((key, answer))
+        return answer
+
     def _record(self, key: str, request: ChatRequest) -> Iterator[StreamItem]:
         self.calls += 1
         stream = self._inner.stream(request)

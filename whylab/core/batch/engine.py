@@ -109,6 +109,8 @@ class BatchRun:
         self._paused = False
         self._abort = CancelToken()
         self._model: str | None = None
+        wanted = self.options.stream
+        self._stream: bool = provider.kind == "embedded" if wanted is None else wanted
 
     def pause(self) -> None:
         """Start no new trials; those in flight finish and are stored."""
@@ -117,6 +119,11 @@ class BatchRun:
     def resume(self) -> None:
         """Start trials again after `pause`."""
         self._paused = False
+
+    @property
+    def streaming(self) -> bool:
+        """Whether answers are streamed (else one plain request per turn)."""
+        return self._stream
 
     @property
     def paused(self) -> bool:
@@ -213,6 +220,7 @@ class BatchRun:
             task.comparison_id,
             explain=self.plan.explain,
             cancel=self._abort,
+            stream=self._stream,
         )
         try:
             trial: Trial | None = drain(stream, _ignore)

@@ -23,6 +23,12 @@ class BatchOptions:
         progress_interval_s: Seconds between progress reports when nothing finishes.
         backoff_base_s: First retry delay when the server gives no retry-after
             (then doubling, with jitter).
+        stream: Stream each answer (records time to first token, and an abort
+            stops it at the next chunk) instead of one plain request per turn.
+            Plain requests cost the client about half the CPU (the SDKs validate
+            every streamed chunk), which keeps a large concurrent run near the
+            server's own speed (docs/performance.md). None: stream only on the
+            embedded model, where requests are few and slow.
     """
 
     concurrency: int = 8
@@ -30,6 +36,7 @@ class BatchOptions:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     progress_interval_s: float = 0.5
     backoff_base_s: float = BACKOFF_BASE_S
+    stream: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,28 @@ class AnthropicProvider(Provider):
             request_id = sdk_stream.request_id
         yield answer.completion(final, request_id)
 
+    def complete(self, request: ChatRequest) -> Completion:
+        """One plain (unstreamed) call; no time to first token is measured.
+
+        Raises:
+            ProviderError: the call failed; the message says what to do.
+        """
+        client = self._require_client()
+        model = request.model or self._default_model
+        where = self._where(model)
+        answer = _Answer(started=time.monotonic(), where=where, request=request)
+        final = _call(
+            where,
+            lambda: client.messages.create(
+                model=model,
+                max_tokens=request.params.max_tokens,
+                system=request.system or anthropic.omit,
+                messages=_messages(request),
+            ),
+        )
+        answer.parts = [block.text for block in final.content if block.type == "text"]
+        return answer.completion(final, getattr(final, "_request_id", None))
+
     def list_models(self) -> list[str]:
         """Model ids the API offers, newest first.
 

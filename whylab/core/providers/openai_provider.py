@@ -30,7 +30,8 @@ from whylab.core.models import ChatRequest, Completion, GenerationParams, Usage
 from whylab.core.providers.base import Provider, StreamItem
 
 if TYPE_CHECKING:
-    from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+    from openai._legacy_response import LegacyAPIResponse
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
 
 log = logging.getLogger("whylab.providers.openai")
 
@@ -171,6 +172,24 @@ class OpenAIProvider(Provider):
                     yield text
         yield answer.completion(request_id)
 
+    def complete(self, request: ChatRequest) -> Completion:
+        """One plain (unstreamed) chat call; no time to first token is measured.
+
+        Raises:
+            ProviderError: the call failed; the message says what to do.
+        """
+        client = self._require_client()
+        model = request.model or self._resolve_model()
+        where = self._where(model)
+        params = _params(self._kind, request.params)
+        started = time.monotonic()
+        raw = _call(where, lambda: _create_plain(client, request, model, params))
+        request_id = raw.headers.get("x-request-id")
+        response = _call(where, raw.parse)
+        answer = _Answer(started=started, where=where, params=params)
+        answer.add_whole(response)
+        return answer.completion(request_id)
+
     def list_models(self) -> list[str]:
         """Model ids the endpoint offers, in the server's order.
 
@@ -283,6 +302,20 @@ def _create(
     )
 
 
+def _create_plain(
+    client: openai.OpenAI, request: ChatRequest, model: str, params: dict[str, object]
+) -> LegacyAPIResponse[ChatCompletion]:
+    p = request.params
+    return client.chat.completions.with_raw_response.create(
+        model=model,
+        messages=_messages(request),
+        temperature=p.temperature,
+        max_tokens=p.max_tokens if "max_tokens" in params else openai.omit,
+        max_completion_tokens=p.max_tokens if "max_completion_tokens" in params else openai.omit,
+        seed=p.seed if p.seed is not None else openai.omit,
+    )
+
+
 def _call(where: _Where, call: Callable[[], _T]) -> _T:
     """Run one SDK call, mapping whatever it raises to a ProviderError."""
     try:
@@ -337,6 +370,18 @@ class _Answer:
                 self.first_token_s = time.monotonic() - self.started
         return text
 
+    def add_whole(self, response: ChatCompletion) -> None:
+        """Take a plain (unstreamed) response as if it were the whole stream."""
+        self._note(response)
+        for choice in getattr(response, "choices", None) or []:
+            if getattr(choice, "index", 0) != 0:
+                continue
+            self.saw_choices = True
+            self.finish_reason = getattr(choice, "finish_reason", None)
+            text = self._delta_text(getattr(choice, "message", None))
+            if text:
+                self.parts.append(text)
+
     def _delta_text(self, delta: object) -> str:
         """The delta's text; a refusal field (OpenAI's structured refusals) counts as text."""
         content = getattr(delta, "content", None)
@@ -346,7 +391,7 @@ class _Answer:
         self.refusal = self.refusal or bool(refusal)
         return (content if isinstance(content, str) else "") + refusal
 
-    def _note(self, chunk: ChatCompletionChunk) -> None:
+    def _note(self, chunk: ChatCompletionChunk | ChatCompletion) -> None:
         for name in ("id", "model", "system_fingerprint", "service_tier", "created"):
             value = getattr(chunk, name, None)
             if value is not None:

@@ -68,7 +68,8 @@ def make_provider(
     """Build the provider for a spec.
 
     Args:
-        spec: Kind, model and base URL from a configuration.
+        spec: Kind, model and base URL from a configuration; its `profile` picks
+            whose stored key is read, its `timeout_s` (when set) wins over `timeout_s`.
         api_key: The key to use; None reads it from the env var, then the OS keyring
             (the embedded model brings its own per-launch key).
         timeout_s: Seconds to wait for a connection or for the next bytes.
@@ -82,9 +83,11 @@ def make_provider(
         KeyringUnavailableError: Anthropic or OpenAI, with no key given, no env var
             set and no OS keyring to read (the message names the env var to set).
     """
+    if spec.timeout_s is not None:
+        timeout_s = spec.timeout_s
     if spec.kind == "embedded":
         return _make_embedded(spec, timeout_s, max_retries)
-    key = api_key if api_key is not None else _stored_key(spec.kind)
+    key = api_key if api_key is not None else _stored_key(spec.kind, spec.profile)
     if spec.kind == "anthropic":
         from whylab.core.providers.anthropic_provider import AnthropicProvider
 
@@ -107,9 +110,9 @@ def make_provider(
     )
 
 
-def _stored_key(kind: ProviderKind) -> str | None:
+def _stored_key(kind: ProviderKind, profile: str | None) -> str | None:
     try:
-        return get_api_key(kind)
+        return get_api_key(kind, profile)
     except KeyringUnavailableError:
         if kind == "openai-compatible":  # local servers need no key: no keyring is fine
             return None

@@ -173,6 +173,99 @@ def m003_rulebook_versions(db: Database) -> None:
     db.table("trials").create_index(["system_prompt_hash"], if_not_exists=True)
 
 
+BUILTIN_TAGS = (
+    # name, label, colour, shortcut
+    ("brittle_refusal", "Brittle refusal", "#d9822b", "1"),
+    ("rationalization", "Rationalization", "#8e44ad", "2"),
+    ("appropriate_refusal", "Appropriate refusal", "#2e7d32", "3"),
+    ("harmful_compliance", "Harmful compliance", "#c62828", "4"),
+)
+
+_FTS_SOURCES = (
+    # FTS table, content table, indexed columns
+    ("comparisons_fts", "comparisons", ("prompt",)),
+    ("trials_fts", "trials", ("response", "explanation")),
+)
+
+
+@migrations()
+def m004_reviews(db: Database) -> None:
+    """Human and judge verdict labels, tag definitions, review marks, and full-text search."""
+    labels = db.table("labels")
+    labels.create(
+        {
+            "trial_id": str,
+            "source": str,
+            "author": str,
+            "verdict": str,
+            "evidence": str,
+            "reasoning": str,
+            "created_at": str,
+        },
+        pk=("trial_id", "source", "author"),
+        foreign_keys=[("trial_id", "trials", "id")],
+        not_null={"source", "author", "verdict"},
+    )
+    labels.create_index(["trial_id", "source", "created_at", "author"])
+    definitions = db.table("tag_definitions")
+    definitions.create(
+        {
+            "name": str,
+            "label": str,
+            "colour": str,
+            "shortcut": str,
+            "builtin": int,
+            "position": int,
+        },
+        pk="name",
+        not_null={"label", "colour", "builtin", "position"},
+    )
+    definitions.insert_all(
+        {"name": n, "label": lb, "colour": c, "shortcut": k, "builtin": 1, "position": i}
+        for i, (n, lb, c, k) in enumerate(BUILTIN_TAGS)
+    )
+    db.table("reviews").create(
+        {"trial_id": str, "reviewer": str, "reviewed_at": str},
+        pk=("trial_id", "reviewer"),
+        foreign_keys=[("trial_id", "trials", "id")],
+        not_null={"reviewed_at"},
+    )
+    db.table("tags").create_index(["tag"], if_not_exists=True)
+    db.table("run_items").create_index(["run_id", "position"], if_not_exists=True)
+    for fts, table, columns in _FTS_SOURCES:
+        _create_fts(db, fts, table, columns)
+
+
+def _create_fts(db: Database, fts: str, table: str, columns: tuple[str, ...]) -> None:
+    """An external-content FTS5 index over `columns`, filled now and kept in sync by triggers.
+
+    Plain SQL (not `Table.enable_fts`, whose executescript would commit midway) so
+    the whole migration stays one transaction. The layout and trigger names are
+    sqlite-utils' own, so sqlite-utils and Datasette recognise the index.
+    """
+    cols = ", ".join(columns)
+    old = ", ".join(f"old.{c}" for c in columns)
+    new = ", ".join(f"new.{c}" for c in columns)
+    db.execute(
+        f'CREATE VIRTUAL TABLE {fts} USING FTS5 ({cols}, tokenize="porter unicode61", '
+        f'content="{table}")'
+    )
+    db.execute(f"INSERT INTO {fts} ({fts}) VALUES ('rebuild')")
+    db.execute(
+        f"CREATE TRIGGER {table}_ai AFTER INSERT ON {table} BEGIN "
+        f"INSERT INTO {fts} (rowid, {cols}) VALUES (new.rowid, {new}); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER {table}_ad AFTER DELETE ON {table} BEGIN "
+        f"INSERT INTO {fts} ({fts}, rowid, {cols}) VALUES ('delete', old.rowid, {old}); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER {table}_au AFTER UPDATE OF {cols} ON {table} BEGIN "
+        f"INSERT INTO {fts} ({fts}, rowid, {cols}) VALUES ('delete', old.rowid, {old}); "
+        f"INSERT INTO {fts} (rowid, {cols}) VALUES (new.rowid, {new}); END"
+    )
+
+
 def known_migration_names() -> set[str]:
     """Names of every migration this build knows (a file with others is newer)."""
     return {m.name for m in migrations.pending(Database(memory=True))}

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from whylab.core.errors import BadInputError
 from whylab.core.models import (
     Annotation,
     Comparison,
@@ -30,6 +31,8 @@ from whylab.core.models import (
     VerdictResult,
 )
 from whylab.core.storage.db import open_db
+
+_BUILTIN_TAG_NAMES = frozenset(tag.value for tag in Tag)
 
 _id_lock = threading.Lock()
 _last_id_ns = 0
@@ -127,14 +130,24 @@ class Store:
         """
         return [_summary(row) for row in self.db.query(sql, [limit])]
 
-    def set_tag(self, trial_id: str, tag: Tag, on: bool, reviewer: str) -> None:
-        """Add or remove one reviewer's tag on a trial."""
+    def set_tag(self, trial_id: str, tag: Tag | str, on: bool, reviewer: str) -> None:
+        """Add or remove one reviewer's tag on a trial.
+
+        `tag` is a built-in `Tag` or the name of any tag in `tag_definitions`
+        (user-defined ones included).
+
+        Raises:
+            BadInputError: the tag is not defined.
+        """
+        name = str(tag)
+        if on and not self.tag_defined(name):
+            raise BadInputError(f"Unknown tag {name!r}: define it first (Review › Tags).")
         with self.db.conn:
             if on:
                 self.db.table("tags").upsert(
                     {
                         "trial_id": trial_id,
-                        "tag": tag.value,
+                        "tag": name,
                         "reviewer": reviewer,
                         "created_at": now_iso(),
                     },
@@ -143,8 +156,15 @@ class Store:
             else:
                 self.db.execute(
                     "DELETE FROM tags WHERE trial_id = ? AND tag = ? AND reviewer = ?",
-                    [trial_id, tag.value, reviewer],
+                    [trial_id, name, reviewer],
                 )
+
+    def tag_defined(self, name: str) -> bool:
+        """Whether `name` is a built-in tag or one defined in `tag_definitions`."""
+        if name in _BUILTIN_TAG_NAMES:
+            return True
+        found = self.db.execute("SELECT 1 FROM tag_definitions WHERE name = ?", [name])
+        return found.fetchone() is not None
 
     def set_note(self, trial_id: str, text: str, reviewer: str) -> None:
         """Save (or clear, when empty) one reviewer's note on a trial."""
@@ -178,7 +198,8 @@ class Store:
                 (row["trial_id"], row["reviewer"]),
                 Annotation(trial_id=row["trial_id"], reviewer=row["reviewer"]),
             )
-            note.tags.append(Tag(row["tag"]))
+            if row["tag"] in _BUILTIN_TAG_NAMES:  # user-defined tags: see storage.reviews
+                note.tags.append(Tag(row["tag"]))
         for row in self.db.query(
             f"SELECT trial_id, reviewer, text FROM notes WHERE trial_id IN ({marks})", trial_ids
         ):
