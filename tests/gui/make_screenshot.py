@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -38,6 +39,11 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--max-tokens", type=int, default=220)
+    parser.add_argument(
+        "--from-project",
+        type=Path,
+        help="show a recorded comparison from (a copy of) this project instead of running",
+    )
     args = parser.parse_args()
     os.environ.setdefault("WHYLAB_HOME", tempfile.mkdtemp(prefix="whylab-shot-"))
 
@@ -50,7 +56,10 @@ def main() -> int:
     from whylab.gui.main_window import MainWindow
 
     app = _application()
-    store = Store.open(Path(os.environ["WHYLAB_HOME"]) / "screenshot.sqlite")
+    target = Path(os.environ["WHYLAB_HOME"]) / "screenshot.sqlite"
+    if args.from_project:
+        shutil.copyfile(args.from_project, target)
+    store = Store.open(target)
     settings = Settings(reviewer="demo", params=GenerationParams(max_tokens=args.max_tokens))
     window = MainWindow(
         store,
@@ -60,16 +69,20 @@ def main() -> int:
         errors=ErrorReporter(),
     )
     window.show()
-    for prompt in PROMPTS:
+    if args.from_project:
+        newest = store.list_comparisons()[0]
+        window.open_comparison(newest.id)
+    for prompt in [] if args.from_project else PROMPTS:
         window.prompt.setPlainText(prompt)
         QTimer.singleShot(0, window.run)
         _wait(window.runFinished, 600)
         if window.provider_error:
             print(window.provider_error, file=sys.stderr)
             return 1
-    window.panes[ConfigName.RULE].toggle_tag(Tag.BRITTLE_REFUSAL)
-    window.panes[ConfigName.RULE].note.setPlainText("Refuses a routine sysadmin question.")
-    window.panes[ConfigName.RULE].flush_note()
+    if not args.from_project:
+        window.panes[ConfigName.RULE].toggle_tag(Tag.BRITTLE_REFUSAL)
+        window.panes[ConfigName.RULE].note.setPlainText("Refuses a routine sysadmin question.")
+        window.panes[ConfigName.RULE].flush_note()
     window.prompt.setFocus()
     window.statusBar().clearMessage()
     app.processEvents()
