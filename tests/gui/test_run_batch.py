@@ -208,7 +208,8 @@ def test_event_loop_keeps_ticking_during_a_run(
     # run; importing it here too measures the run itself, not a one-off import.
     import whylab.core.providers.openai_provider  # noqa: F401
 
-    fake_llm.script(latency_s=0.05, chunk_delay_s=0.005)
+    # Slow enough that a run blocking the GUI thread would freeze it for seconds.
+    fake_llm.script(latency_s=0.2, chunk_delay_s=0.005)
     ticks: list[float] = []
     probe = QTimer()
     probe.setInterval(10)
@@ -226,8 +227,13 @@ def test_event_loop_keeps_ticking_during_a_run(
     gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert len(ticks) > 20
     longest = max(gaps)
-    print(f"event loop: {len(ticks)} ticks, longest gap {longest * 1000:.0f} ms")
-    assert longest < 0.25
+    span = ticks[-1] - ticks[0]
+    print(f"event loop: {len(ticks)} ticks over {span:.2f} s, longest gap {longest * 1000:.0f} ms")
+    # 32 requests x 0.2 s at concurrency 4: at least 1.6 s, and a run blocking the GUI
+    # thread would show one gap of most of it. The real stall figure (target 50 ms) is
+    # bench/gui_stall.py's on a quiet machine; this bound must survive a loaded CI box.
+    assert span > 1.5
+    assert longest < min(1.0, span / 2)
 
 
 def test_pause_stops_new_requests_and_resume_completes(

@@ -17,6 +17,17 @@ each request takes the next one. Every request is recorded (headers and JSON bod
 Unknown models get a 404 and, when ``expected_key`` is set, wrong keys a 401, like
 the real APIs. Use ``openai_base_url`` (``url + "/v1"``) for the OpenAI SDK and
 ``url`` for the Anthropic SDK.
+
+Batch APIs (answers come from the same responder, computed when the batch is created):
+
+* Anthropic Message Batches: ``POST /v1/messages/batches``, ``GET
+  /v1/messages/batches/{id}`` and the JSONL at the batch's ``results_url``.
+* OpenAI Batch: ``POST /v1/files`` (multipart JSONL of /v1/chat/completions
+  requests), ``POST /v1/batches``, ``GET /v1/batches/{id}``, ``GET /v1/files/{id}/content``.
+
+A batch ends after ``batch_polls`` status reads (default 1: the first read already
+says it ended); ``fail_custom_ids`` names requests that come back errored.
+``batch_creates`` counts the batches created.
 """
 
 from __future__ import annotations
@@ -32,6 +43,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email import policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
@@ -266,6 +279,7 @@ class RecordedRequest:
     chunks_sent: int = 0
     chunks_planned: int = 0
     done: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+    raw: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def system(self) -> str | None:
@@ -321,6 +335,10 @@ class FakeLLM:
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.batch_polls = 1
+        self.fail_custom_ids: set[str] = set()
+        self.batches: dict[str, _Batch] = {}
+        self.files: dict[str, bytes] = {}
 
     # --- lifecycle ---
 
@@ -407,14 +425,15 @@ class FakeLLM:
     def _begin(self, handler: _Handler, method: str) -> tuple[RecordedRequest, Fault | None]:
         length = int(handler.headers.get("content-length") or 0)
         raw = handler.rfile.read(length) if length else b""
-        body = json.loads(raw) if raw else None
         headers = {name.lower(): value for name, value in handler.headers.items()}
+        multipart = headers.get("content-type", "").startswith("multipart/")
+        body = json.loads(raw) if raw and not multipart else None
         path = handler.path.split("?", 1)[0]
         dialect: Dialect = (
             "anthropic" if path == "/v1/messages" or ("anthropic-version" in headers) else "openai"
         )
         record = RecordedRequest(
-            method, path, headers, body, dialect, f"req_fake_{next(self._ids):06d}"
+            method, path, headers, body, dialect, f"req_fake_{next(self._ids):06d}", raw=raw
         )
         with self._lock:
             self.requests.append(record)
@@ -451,7 +470,7 @@ class FakeLLM:
             ("POST", "/v1/messages"): self._chat,
             ("GET", "/v1/models"): self._models,
         }
-        route = routes.get((record.method, record.path))
+        route = routes.get((record.method, record.path)) or self._batch_route(record)
         if route is None:
             _send_json(handler, record, 404, {"error": {"message": f"no route {record.path}"}})
             return
@@ -471,7 +490,8 @@ class FakeLLM:
             return fault, fields
         if self.expected_key is not None and record.api_key != self.expected_key:
             return Fault.auth(), fields
-        if record.method == "POST" and body.get("model") not in self.models:
+        chat = record.path in ("/v1/chat/completions", "/v1/messages")
+        if chat and record.method == "POST" and body.get("model") not in self.models:
             return Fault.not_found(), fields
         return None
 
@@ -503,6 +523,240 @@ class FakeLLM:
             return
         events = list(answer.sse_events(record, fault))
         self._stream(handler, record, events, fault)
+
+    # --- batch APIs ---
+
+    @property
+    def batch_creates(self) -> int:
+        """How many batches were created (either API)."""
+        with self._lock:
+            return sum(
+                r.method == "POST" and r.path in ("/v1/messages/batches", "/v1/batches")
+                for r in self.requests
+            )
+
+    def _batch_route(self, record: RecordedRequest) -> _Route | None:
+        """The handler for a batch-API path (ids in the path), or None."""
+        post = record.method == "POST"
+        if post and record.path == "/v1/messages/batches":
+            return self._anthropic_batch_create
+        if post and record.path == "/v1/files":
+            return self._file_upload
+        if post and record.path == "/v1/batches":
+            return self._openai_batch_create
+        if record.method != "GET":
+            return None
+        if _ANTHROPIC_RESULTS.fullmatch(record.path):
+            return self._anthropic_batch_results
+        if _ANTHROPIC_BATCH.fullmatch(record.path):
+            return self._anthropic_batch_get
+        if _OPENAI_BATCH.fullmatch(record.path):
+            return self._openai_batch_get
+        if _FILE_CONTENT.fullmatch(record.path):
+            return self._file_content
+        return None
+
+    def _new_batch(self, dialect: Dialect, requests: list[tuple[str, dict[str, Any]]]) -> _Batch:
+        """Answer every request now (the responder, max_tokens, unknown models, failures)."""
+        prefix = "msgbatch_fake_" if dialect == "anthropic" else "batch_fake_"
+        batch = _Batch(f"{prefix}{next(self._ids):06d}", dialect)
+        for custom_id, body in requests:
+            request_id = f"req_fake_{next(self._ids):06d}"
+            record = RecordedRequest("POST", "", {}, body, dialect, request_id)
+            if custom_id in self.fail_custom_ids:
+                failure = Fault.bad_request(f"request {custom_id} failed on purpose")
+            elif body.get("model") not in self.models:
+                failure = Fault.not_found()
+            else:
+                answer = _Answer.build(body, self.responder, None, dialect)
+                batch.results[custom_id] = (request_id, answer.json_body(record), None)
+                continue
+            message = failure.message.format(model=body.get("model", ""), key="")
+            batch.results[custom_id] = (request_id, None, (failure, message))
+        with self._lock:
+            self.batches[batch.id] = batch
+        return batch
+
+    def _poll(self, batch_id: str) -> _Batch | None:
+        with self._lock:
+            batch = self.batches.get(batch_id)
+            if batch is not None:
+                batch.polls += 1
+            return batch
+
+    def _anthropic_batch_create(
+        self, handler: _Handler, record: RecordedRequest, fault: Fault | None
+    ) -> None:
+        entries = (record.body or {}).get("requests") or []
+        pairs = [(str(e["custom_id"]), dict(e["params"])) for e in entries]
+        batch = self._new_batch("anthropic", pairs)
+        _send_json(handler, record, 200, self._anthropic_batch_json(batch))
+
+    def _anthropic_batch_get(
+        self, handler: _Handler, record: RecordedRequest, fault: Fault | None
+    ) -> None:
+        batch = self._poll(record.path.rsplit("/", 1)[1])
+        if batch is None:
+            _send_error(handler, record, Fault.not_found(), {"model": "batch", "key": ""})
+            return
+        _send_json(handler, record, 200, self._anthropic_batch_json(batch))
+
+    def _anthropic_batch_json(self, batch: _Batch) -> dict[str, Any]:
+        ended = batch.polls >= self.batch_polls
+        errored = sum(error is not None for _rid, _body, error in batch.results.values())
+        return {
+            "id": batch.id,
+            "type": "message_batch",
+            "processing_status": "ended" if ended else "in_progress",
+            "request_counts": {
+                "processing": 0 if ended else len(batch.results),
+                "succeeded": len(batch.results) - errored if ended else 0,
+                "errored": errored if ended else 0,
+                "canceled": 0,
+                "expired": 0,
+            },
+            "created_at": "2026-11-01T00:00:00Z",
+            "expires_at": "2026-11-02T00:00:00Z",
+            "ended_at": "2026-11-01T00:05:00Z" if ended else None,
+            "archived_at": None,
+            "cancel_initiated_at": None,
+            "results_url": f"{self.url}/v1/messages/batches/{batch.id}/results" if ended else None,
+        }
+
+    def _anthropic_batch_results(
+        self, handler: _Handler, record: RecordedRequest, fault: Fault | None
+    ) -> None:
+        with self._lock:
+            batch = self.batches.get(record.path.split("/")[-2])
+        if batch is None or batch.polls < self.batch_polls:
+            _send_error(handler, record, Fault.not_found(), {"model": "batch", "key": ""})
+            return
+        lines = []
+        for custom_id, (request_id, body, error) in batch.results.items():
+            if error is None:
+                result: dict[str, Any] = {"type": "succeeded", "message": body}
+            else:
+                failure, message = error
+                result = {
+                    "type": "errored",
+                    "error": {
+                        "type": "error",
+                        "error": {"type": failure.anthropic_type, "message": message},
+                        "request_id": request_id,
+                    },
+                }
+            lines.append(json.dumps({"custom_id": custom_id, "result": result}))
+        _send_bytes(handler, record, ("\n".join(lines) + "\n").encode(), "application/x-jsonl")
+
+    def _file_upload(self, handler: _Handler, record: RecordedRequest, fault: Fault | None) -> None:
+        content_type = record.headers.get("content-type", "")
+        message = BytesParser(policy=policy.default).parsebytes(
+            b"content-type: " + content_type.encode() + b"\r\n\r\n" + record.raw
+        )
+        data, purpose, filename = b"", "", "upload.jsonl"
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            content = payload if isinstance(payload, bytes) else b""
+            if name == "file":
+                data = content
+                filename = str(part.get_filename() or filename)
+            elif name == "purpose":
+                purpose = content.decode()
+        file_id = self._store_file(data)
+        _send_json(handler, record, 200, _file_json(file_id, data, filename, purpose))
+
+    def _store_file(self, data: bytes) -> str:
+        file_id = f"file-fake{next(self._ids):06d}"
+        with self._lock:
+            self.files[file_id] = data
+        return file_id
+
+    def _openai_batch_create(
+        self, handler: _Handler, record: RecordedRequest, fault: Fault | None
+    ) -> None:
+        body = record.body or {}
+        with self._lock:
+            data = self.files.get(str(body.get("input_file_id")))
+        if data is None:
+            _send_error(handler, record, Fault.bad_request("input_file_id: no such file"), {})
+            return
+        lines = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
+        batch = self._new_batch("openai", [(str(ln["custom_id"]), ln["body"]) for ln in lines])
+        batch.input_file_id = str(body["input_file_id"])
+        batch.endpoint = str(body.get("endpoint", ""))
+        _send_json(handler, record, 200, self._openai_batch_json(batch))
+
+    def _openai_batch_get(
+        self, handler: _Handler, record: RecordedRequest, fault: Fault | None
+    ) -> None:
+        batch = self._poll(record.path.rsplit("/", 1)[1])
+        if batch is None:
+            _send_error(handler, record, Fault.not_found(), {"model": "batch", "key": ""})
+            return
+        if batch.polls >= self.batch_polls and batch.output_file_id is None:
+            self._write_openai_outputs(batch)
+        _send_json(handler, record, 200, self._openai_batch_json(batch))
+
+    def _write_openai_outputs(self, batch: _Batch) -> None:
+        good: list[str] = []
+        bad: list[str] = []
+        for index, (custom_id, (request_id, body, error)) in enumerate(batch.results.items()):
+            if error is None:
+                response = {"status_code": 200, "request_id": request_id, "body": body}
+            else:
+                failure, message = error
+                detail = {
+                    "message": message,
+                    "type": failure.openai_type,
+                    "param": None,
+                    "code": failure.openai_code,
+                }
+                response = {
+                    "status_code": failure.status,
+                    "request_id": request_id,
+                    "body": {"error": detail},
+                }
+            line = {
+                "id": f"batch_req_{index}",
+                "custom_id": custom_id,
+                "response": response,
+                "error": None,
+            }
+            (good if error is None else bad).append(json.dumps(line))
+        batch.output_file_id = self._store_file(("\n".join(good) + "\n").encode())
+        if bad:
+            batch.error_file_id = self._store_file(("\n".join(bad) + "\n").encode())
+
+    def _openai_batch_json(self, batch: _Batch) -> dict[str, Any]:
+        ended = batch.output_file_id is not None
+        failed = sum(error is not None for _rid, _body, error in batch.results.values())
+        return {
+            "id": batch.id,
+            "object": "batch",
+            "endpoint": batch.endpoint,
+            "input_file_id": batch.input_file_id,
+            "completion_window": "24h",
+            "status": "completed" if ended else "in_progress",
+            "created_at": 1_790_000_000,
+            "output_file_id": batch.output_file_id,
+            "error_file_id": batch.error_file_id,
+            "request_counts": {
+                "total": len(batch.results),
+                "completed": len(batch.results) - failed if ended else 0,
+                "failed": failed if ended else 0,
+            },
+        }
+
+    def _file_content(
+        self, handler: _Handler, record: RecordedRequest, fault: Fault | None
+    ) -> None:
+        with self._lock:
+            data = self.files.get(record.path.split("/")[-2])
+        if data is None:
+            _send_error(handler, record, Fault.not_found(), {"model": "file", "key": ""})
+            return
+        _send_bytes(handler, record, data, "application/octet-stream")
 
     def _stream(
         self, handler: _Handler, record: RecordedRequest, events: list[bytes], fault: Fault | None
@@ -546,6 +800,41 @@ class FakeLLM:
             _write_chunk(handler, _stream_error_event(record, fault))
         _write_chunk(handler, b"")
         return True
+
+
+_Route = Callable[["_Handler", RecordedRequest, Fault | None], None]
+_ANTHROPIC_BATCH = re.compile(r"/v1/messages/batches/[\w-]+")
+_ANTHROPIC_RESULTS = re.compile(r"/v1/messages/batches/[\w-]+/results")
+_OPENAI_BATCH = re.compile(r"/v1/batches/[\w-]+")
+_FILE_CONTENT = re.compile(r"/v1/files/[\w-]+/content")
+
+
+@dataclass
+class _Batch:
+    """One created batch: its answers (or failures) by custom id, and how often it was read."""
+
+    id: str
+    dialect: Dialect
+    results: dict[str, tuple[str, dict[str, Any] | None, tuple[Fault, str] | None]] = field(
+        default_factory=dict
+    )
+    polls: int = 0
+    input_file_id: str = ""
+    endpoint: str = ""
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+
+
+def _file_json(file_id: str, data: bytes, filename: str, purpose: str) -> dict[str, Any]:
+    return {
+        "id": file_id,
+        "object": "file",
+        "bytes": len(data),
+        "created_at": 1_790_000_000,
+        "filename": filename,
+        "purpose": purpose or "batch",
+        "status": "processed",
+    }
 
 
 @dataclass
@@ -793,6 +1082,15 @@ def _send_error(
         }
     record.outcome = f"fault:{fault.name}"
     _send_json(handler, record, status, payload, fault.headers)
+
+
+def _send_bytes(handler: _Handler, record: RecordedRequest, data: bytes, content_type: str) -> None:
+    handler.send_response(200)
+    _common_headers(handler, record)
+    handler.send_header("content-type", content_type)
+    handler.send_header("content-length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 def _send_raw(handler: _Handler, record: RecordedRequest, status: int, data: bytes) -> None:

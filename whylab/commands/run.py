@@ -32,8 +32,11 @@ from whylab.core.models import GenerationParams, ProviderKind
 
 if TYPE_CHECKING:
     from whylab.core.batch import BatchOptions, BatchRun, Estimate, Progress, RunPlan, RunResult
+    from whylab.core.batch.provider_batch import ProviderBatchRun
 
 EXIT_CANCELLED = 130
+BATCH_API_KINDS = ("anthropic", "openai")
+"""Providers whose batch API `--batch-api` can use."""
 PLAIN_PROGRESS_EVERY_S = 10.0
 
 
@@ -67,6 +70,19 @@ def add_run_parser(
     run.add_argument(
         "--max-attempts", type=_positive, default=4, help="tries per trial on transient errors"
     )
+    run.add_argument(
+        "--batch-api",
+        action="store_true",
+        help="send the run through the provider's batch API (anthropic, openai): half "
+        "price, answers within hours; the same --run-id resumes waiting for it",
+    )
+    run.add_argument(
+        "--poll-interval",
+        type=_positive_float,
+        default=30.0,
+        metavar="S",
+        help="with --batch-api: seconds between batch status checks (default 30)",
+    )
     add_common_options(run, kinds)
 
 
@@ -74,6 +90,16 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
     return value
 
 
@@ -88,10 +114,18 @@ def run_batch(args: argparse.Namespace) -> int:
     """Plan, estimate, execute and summarise one batch run; return the exit code."""
     if args.provider == "openai-compatible" and not args.base_url:
         return fail("--provider openai-compatible needs --base-url URL", EXIT_BAD_INPUT)
+    if args.batch_api and args.provider not in BATCH_API_KINDS:
+        return fail(
+            f"--batch-api needs --provider anthropic or openai (the {args.provider} provider "
+            "has no batch API); run without --batch-api instead",
+            EXIT_BAD_INPUT,
+        )
     plan = _plan(args)
     options = _options(args)
     if args.dry_run:
         return _dry_run(args, plan, options)
+    if args.batch_api:
+        return _run_batch_api(args, plan)
     from whylab.core.batch import BatchRun
     from whylab.core.providers.registry import make_provider
 
@@ -100,6 +134,29 @@ def run_batch(args: argparse.Namespace) -> int:
     try:
         batch = BatchRun(plan, provider, store, options)
         _print_estimate(args, batch.estimate())
+        result = _execute(batch)
+    finally:
+        store.close()
+        provider.close()
+    return _finish(args, result)
+
+
+def _run_batch_api(args: argparse.Namespace, plan: RunPlan) -> int:
+    """`--batch-api`: the run through the provider's batch API, polled until it ends."""
+    from whylab.core.batch.provider_batch import BatchApiOptions, ProviderBatchRun
+    from whylab.core.providers.registry import make_provider
+
+    provider = make_provider(plan.spec, max_retries=0)  # a retried create could pay twice
+    store = open_store(args)
+    try:
+        options = BatchApiOptions(poll_interval_s=args.poll_interval, use_cache=not args.no_cache)
+        batch = ProviderBatchRun(plan, provider, store, options)
+        _print_estimate(args, batch.estimate())
+        print(
+            "whylab: using the batch API (about half the cost above); results may take hours. "
+            f"Stop any time and resume with --run-id {plan.run_id} --batch-api.",
+            file=sys.stderr,
+        )
         result = _execute(batch)
     finally:
         store.close()
@@ -167,7 +224,7 @@ def _print_estimate(args: argparse.Namespace, found: Estimate, *, final: bool = 
     print(found.text(), file=sys.stderr)
 
 
-def _execute(batch: BatchRun) -> RunResult:
+def _execute(batch: BatchRun | ProviderBatchRun) -> RunResult:
     """Run with progress on stderr and Ctrl-C as a clean stop (twice: abort)."""
     from whylab.core.runner import CancelToken
 

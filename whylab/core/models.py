@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Verdict(StrEnum):
@@ -150,6 +150,14 @@ class Completion(StrictModel):
     first_token_s: float | None = None
     latency_s: float | None = None
     metadata: dict[str, object] = Field(default_factory=dict)
+
+    @field_validator("text")
+    @classmethod
+    def _replace_lone_surrogates(cls, value: str) -> str:
+        """Model output may escape half a surrogate pair; it becomes U+FFFD (not storable)."""
+        if value.isascii():
+            return value
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 class VerdictResult(StrictModel):

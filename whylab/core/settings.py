@@ -141,7 +141,10 @@ def migrate_v1(data: dict[str, Any]) -> dict[str, Any]:
     params_data = data.pop("params", None)
     spec = _as_model(ProviderSpec, spec_data or {}, "provider")
     params = _as_model(GenerationParams, params_data or {}, "params")
-    profiles = [_as_model(ProviderProfile, p, "profiles") for p in data.get("profiles") or []]
+    listed = data.get("profiles") or []
+    if not isinstance(listed, list):
+        raise ValueError("profiles: must be a list of [[profiles]] tables")
+    profiles = [_as_model(ProviderProfile, p, "profiles") for p in listed]
     profiles, name = profile_for_spec(profiles or default_profiles(), spec)
     choice = {"profile": name, "model": spec.model, "params": params}
     data["profiles"] = profiles

@@ -27,11 +27,14 @@ import httpx2
 from whylab.core.errors import ProviderError, ProviderErrorKind
 from whylab.core.keys import redact
 from whylab.core.models import ChatRequest, Completion, Usage
-from whylab.core.providers.base import Provider, StreamItem
+from whylab.core.providers.base import BatchResults, BatchState, Provider, StreamItem
 
 if TYPE_CHECKING:
     from anthropic.lib.streaming import MessageStream, ParsedMessageStreamEvent
     from anthropic.types import Message, MessageParam
+    from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
+    from anthropic.types.messages import MessageBatchIndividualResponse
+    from anthropic.types.messages.batch_create_params import Request as BatchRequest
 
     _Event = ParsedMessageStreamEvent[None]
 
@@ -212,6 +215,69 @@ class AnthropicProvider(Provider):
         if self._client is not None:
             self._client.close()
 
+    @property
+    def has_batch_api(self) -> bool:
+        """Anthropic's Message Batches API is available."""
+        return True
+
+    def submit_batch(self, requests: list[tuple[str, ChatRequest]]) -> str:
+        """Create one Message Batch of plain requests; return its id.
+
+        Raises:
+            ProviderError: the batch could not be created.
+        """
+        client = self._require_client()
+        entries = [self._batch_entry(custom_id, request) for custom_id, request in requests]
+        where = self._where(requests[0][1].model or self._default_model if requests else None)
+        batch = _call(where, lambda: client.messages.batches.create(requests=entries))
+        log.info("submitted Anthropic message batch %s (%d requests)", batch.id, len(entries))
+        return batch.id
+
+    def _batch_entry(self, custom_id: str, request: ChatRequest) -> BatchRequest:
+        """One request of a Message Batch: what `complete` would send."""
+        params: MessageCreateParamsNonStreaming = {
+            "model": request.model or self._default_model,
+            "max_tokens": request.params.max_tokens,
+            "messages": _messages(request),
+        }
+        if request.system:
+            params["system"] = request.system
+        return {"custom_id": custom_id, "params": params}
+
+    def batch_status(self, batch_id: str) -> BatchState:
+        """Where a Message Batch stands.
+
+        Raises:
+            ProviderError: the batch could not be read.
+        """
+        client = self._require_client()
+        batch = _call(self._where(None), lambda: client.messages.batches.retrieve(batch_id))
+        counts = batch.request_counts
+        return BatchState(
+            id=batch.id,
+            ended=batch.processing_status == "ended",
+            processing=counts.processing,
+            succeeded=counts.succeeded,
+            failed=counts.errored + counts.canceled + counts.expired,
+        )
+
+    def batch_results(self, batch_id: str) -> BatchResults:
+        """Every request's answer (or error) of an ended Message Batch, by custom id.
+
+        Raises:
+            ProviderError: the results could not be read, or the batch has not ended.
+        """
+        client = self._require_client()
+        where = self._where(None)
+        if not self.batch_status(batch_id).ended:
+            raise ProviderError(
+                ProviderErrorKind.BAD_REQUEST,
+                f"Anthropic message batch {batch_id} is still processing; wait until it ends.",
+                provider=self.kind,
+            )
+        lines = _call(where, lambda: list(client.messages.batches.results(batch_id)))
+        return {line.custom_id: _batch_outcome(line, where, batch_id) for line in lines}
+
     def _require_client(self) -> anthropic.Anthropic:
         if self._client is None:
             raise ProviderError(
@@ -344,6 +410,51 @@ class _Answer:
             "params_not_sent_reason": _NOT_SENT_NOTE,
         }
         return {key: value for key, value in metadata.items() if value is not None}
+
+
+def _batch_outcome(
+    line: MessageBatchIndividualResponse, where: _Where, batch_id: str
+) -> Completion | ProviderError:
+    """One line of a Message Batch's results as a Completion or a ProviderError."""
+    result = line.result
+    if result.type == "succeeded":
+        final = result.message
+        usage = final.usage
+        metadata: dict[str, object] = {
+            "provider": "anthropic",
+            "base_url": where.base_url,
+            "batch_id": batch_id,
+            "custom_id": line.custom_id,
+            "response_id": final.id,
+            "stop_sequence": final.stop_sequence,
+            "service_tier": "batch",
+            "params_not_sent_reason": _NOT_SENT_NOTE,
+        }
+        return Completion(
+            text="".join(block.text for block in final.content if block.type == "text"),
+            model=final.model or None,
+            usage=Usage(
+                input_tokens=getattr(usage, "input_tokens", None),
+                output_tokens=getattr(usage, "output_tokens", None),
+            ),
+            stop_reason=final.stop_reason,
+            metadata={key: value for key, value in metadata.items() if value is not None},
+        )
+    if result.type == "errored":
+        error = result.error.error
+        detail = _detail(error.message, where)
+        kind = _classify(None, error.type, "", detail)
+        return ProviderError(
+            kind,
+            f"Anthropic could not answer this batch request ({error.type}): {detail}.",
+            provider="anthropic",
+            request_id=result.error.request_id,
+        )
+    return ProviderError(
+        ProviderErrorKind.SERVER,
+        f"Anthropic {result.type} this batch request before answering it; run again to retry.",
+        provider="anthropic",
+    )
 
 
 def _bad_response(message: str, request_id: str | None = None) -> ProviderError:

@@ -10,6 +10,8 @@ names the fix; no SDK type and no key ever leaves this module.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import logging
 import math
 import re
@@ -19,19 +21,20 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 import httpx2
 import openai
+from openai.types.chat import ChatCompletion
 
 from whylab.core.errors import ProviderError, ProviderErrorKind
 from whylab.core.keys import redact
 from whylab.core.models import ChatRequest, Completion, GenerationParams, Usage
-from whylab.core.providers.base import Provider, StreamItem
+from whylab.core.providers.base import BatchResults, BatchState, Provider, StreamItem
 
 if TYPE_CHECKING:
     from openai._legacy_response import LegacyAPIResponse
-    from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessageParam
+    from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
 log = logging.getLogger("whylab.providers.openai")
 
@@ -64,6 +67,8 @@ _BILLING_HINT: dict[OpenAIKind, str] = {
     "embedded": "the embedded model is free, so its server is misconfigured; restart WhyLab",
 }
 _MAX_DETAIL = 300
+_BATCH_ENDPOINT: Literal["/v1/chat/completions"] = "/v1/chat/completions"
+_BATCH_ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
 MAX_SDK_WAIT_S = 30.0
 """Longest retry-after the SDK may sleep through inside one call (cancel cannot interrupt it)."""
 
@@ -204,6 +209,109 @@ class OpenAIProvider(Provider):
         """Close the HTTP connection pool."""
         if self._client is not None:
             self._client.close()
+
+    @property
+    def has_batch_api(self) -> bool:
+        """OpenAI's Batch API (and servers that copy it); not the embedded model."""
+        return self._kind != "embedded"
+
+    def submit_batch(self, requests: list[tuple[str, ChatRequest]]) -> str:
+        """Upload the requests as a JSONL file and start one Batch on it; return its id.
+
+        Raises:
+            NotImplementedError: the embedded model has no batch API.
+            ProviderError: the upload or the batch creation failed.
+        """
+        if not self.has_batch_api:
+            raise NotImplementedError(self._no_batch_api())
+        client = self._require_client()
+        where = self._where(None)
+        lines = []
+        for custom_id, request in requests:
+            model = request.model or self._resolve_model()
+            body: dict[str, object] = {
+                "model": model,
+                "messages": _messages(request),
+                **_params(self._kind, request.params),
+            }
+            line = {"custom_id": custom_id, "method": "POST", "url": _BATCH_ENDPOINT, "body": body}
+            lines.append(json.dumps(line, ensure_ascii=False))
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        upload = _call(
+            where,
+            lambda: client.files.create(
+                file=("whylab-batch.jsonl", data, "application/jsonl"), purpose="batch"
+            ),
+        )
+        batch = _call(
+            where,
+            lambda: client.batches.create(
+                input_file_id=upload.id, endpoint=_BATCH_ENDPOINT, completion_window="24h"
+            ),
+        )
+        log.info("submitted %s batch %s (%d requests)", self._kind, batch.id, len(lines))
+        return batch.id
+
+    def batch_status(self, batch_id: str) -> BatchState:
+        """Where a Batch stands.
+
+        Raises:
+            NotImplementedError: the embedded model has no batch API.
+            ProviderError: the batch could not be read.
+        """
+        if not self.has_batch_api:
+            raise NotImplementedError(self._no_batch_api())
+        client = self._require_client()
+        batch = _call(self._where(None), lambda: client.batches.retrieve(batch_id))
+        counts = batch.request_counts
+        total = counts.total if counts else 0
+        done = counts.completed if counts else 0
+        failed = counts.failed if counts else 0
+        return BatchState(
+            id=batch.id,
+            ended=batch.status in _BATCH_ENDED,
+            processing=max(0, total - done - failed),
+            succeeded=done,
+            failed=failed,
+        )
+
+    def batch_results(self, batch_id: str) -> BatchResults:
+        """Every request's answer (or error) of an ended Batch, by custom id.
+
+        Raises:
+            NotImplementedError: the embedded model has no batch API.
+            ProviderError: the results could not be read, the batch has not ended,
+                or the whole batch failed.
+        """
+        if not self.has_batch_api:
+            raise NotImplementedError(self._no_batch_api())
+        client = self._require_client()
+        where = self._where(None)
+        batch = _call(where, lambda: client.batches.retrieve(batch_id))
+        if batch.status not in _BATCH_ENDED:
+            raise ProviderError(
+                ProviderErrorKind.BAD_REQUEST,
+                f"{_cap(where.name)} batch {batch_id} is still {batch.status}; wait until it ends.",
+                provider=self.kind,
+            )
+        if batch.status == "failed":
+            errors = batch.errors.data if batch.errors and batch.errors.data else []
+            detail = "; ".join(f"{e.code}: {e.message}" for e in errors) or "no reason given"
+            raise ProviderError(
+                ProviderErrorKind.BAD_REQUEST,
+                f"{_cap(where.name)} refused batch {batch_id}: {_detail(detail, where)}",
+                provider=self.kind,
+            )
+        results: BatchResults = {}
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            if not file_id:
+                continue
+            text = _call(where, functools.partial(_file_text, client, file_id))
+            for raw in text.splitlines():
+                if raw.strip():
+                    line = json.loads(raw)
+                    results[str(line["custom_id"])] = _batch_outcome(line, where, batch_id)
+        return results
 
     def _require_client(self) -> openai.OpenAI:
         if self._client is None:
@@ -449,6 +557,47 @@ class _Answer:
         if self.refusal:
             metadata["refusal_field"] = True
         return {key: value for key, value in metadata.items() if value is not None}
+
+
+def _file_text(client: openai.OpenAI, file_id: str) -> str:
+    """A stored file's content (a batch's output or error JSONL)."""
+    return client.files.content(file_id).text
+
+
+def _batch_outcome(
+    line: dict[str, Any], where: _Where, batch_id: str
+) -> Completion | ProviderError:
+    """One line of a Batch's output or error file as a Completion or a ProviderError."""
+    response = line.get("response") or {}
+    status = int(response.get("status_code") or 0)
+    request_id = _str_or_none(response.get("request_id"))
+    body = response.get("body")
+    if status == 200 and isinstance(body, dict):
+        try:
+            parsed = ChatCompletion.model_validate(body)
+        except ValueError:
+            return _bad_response(where, f"{_cap(where.name)} sent an unreadable batch answer.")
+        answer = _Answer(started=time.monotonic(), where=where, params={})
+        answer.add_whole(parsed)
+        try:
+            completion = answer.completion(request_id)
+        except ProviderError as exc:
+            return exc
+        metadata = {**completion.metadata, "batch_id": batch_id, "custom_id": line["custom_id"]}
+        metadata.pop("params_sent", None)
+        return completion.model_copy(update={"latency_s": None, "metadata": metadata})
+    error = (body or {}).get("error") if isinstance(body, dict) else None
+    error = error or line.get("error") or {}
+    detail = _detail(str(error.get("message") or "no reason given"), where)
+    code = " ".join(str(error.get(part)) for part in ("code", "type") if error.get(part))
+    kind = _classify(status, code, detail) if status else ProviderErrorKind.SERVER
+    return ProviderError(
+        kind,
+        _status_message(kind, status, detail, where, None),
+        provider=where.kind,
+        status=status or None,
+        request_id=request_id,
+    )
 
 
 def _str_or_none(value: object) -> str | None:

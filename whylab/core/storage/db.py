@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -21,6 +23,47 @@ log = logging.getLogger("whylab.storage")
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
+
+
+class _ImmediateConnection(sqlite3.Connection):
+    """A connection whose write transactions take the write lock when they begin.
+
+    sqlite-utils opens transactions with a plain (deferred) `BEGIN`. In WAL mode a
+    deferred transaction that has to upgrade from reading to writing while another
+    process commits fails at once with "database is locked", without waiting out
+    the busy timeout. `BEGIN IMMEDIATE` waits for the lock instead, so two WhyLab
+    processes can write one project file without losing a trial.
+    """
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        """Run one statement, turning a bare `BEGIN` into `BEGIN IMMEDIATE`.
+
+        Text that cannot be UTF-8 (lone surrogates, which a JSON escape of half a
+        surrogate pair in model output or a JSONL suite produces) is stored with
+        each lone surrogate replaced by U+FFFD instead of failing the write.
+        """
+        if sql.strip().rstrip(";").upper() in {"BEGIN", "BEGIN DEFERRED", "BEGIN TRANSACTION"}:
+            sql = "BEGIN IMMEDIATE"
+        try:
+            return super().execute(sql, *args)
+        except UnicodeEncodeError:
+            if not args:
+                raise
+            log.info("replaced lone surrogates with U+FFFD in a write")
+            return super().execute(sql, _without_surrogates(args[0]), *args[1:])
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean_text(value: object) -> object:
+    return _LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+
+
+def _without_surrogates(params: Any) -> Any:
+    if isinstance(params, dict):
+        return {key: _clean_text(value) for key, value in params.items()}
+    return [_clean_text(value) for value in params]
 
 
 def open_db(path: Path) -> Database:
@@ -36,7 +79,13 @@ def open_db(path: Path) -> Database:
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        conn = sqlite3.connect(
+            path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            check_same_thread=False,
+            isolation_level="IMMEDIATE",
+            factory=_ImmediateConnection,
+        )
         db = Database(conn)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.enable_wal()

@@ -140,6 +140,14 @@ class RunStore:
                 [status.value, now, now if done else None, run_id],
             )
 
+    def set_settings(self, run_id: str, settings: dict[str, object]) -> None:
+        """Replace a run's execution settings (runs.settings_json); one commit."""
+        with self.db.conn:
+            self.db.execute(
+                "UPDATE runs SET settings_json = ?, updated_at = ? WHERE id = ?",
+                [json.dumps(settings, default=str), now_iso(), run_id],
+            )
+
     def ensure_comparisons(
         self, run: RunRecord, items: list[SuiteItem]
     ) -> dict[tuple[str, int], str]:
