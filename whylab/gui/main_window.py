@@ -64,7 +64,6 @@ from whylab.gui.comparison_pane import ComparisonPane
 from whylab.gui.config_panel import ConfigPanel
 from whylab.gui.errors import ErrorReporter, user_text
 from whylab.gui.history_view import HistoryView
-from whylab.gui.review_window import ReviewWindow, open_review
 from whylab.gui.runs_menu import RunController, install_run_actions
 from whylab.gui.status import ProviderStatus, describe_configs, describe_spec
 from whylab.gui.style import named
@@ -73,6 +72,7 @@ from whylab.gui.welcome import WelcomeDialog
 
 if TYPE_CHECKING:
     from whylab.gui.providers_dialog import ProvidersDialog
+    from whylab.gui.review_window import ReviewWindow
     from whylab.gui.rulebook_editor import RulebookEditor
 from whylab.gui.workers import ProviderFactory, ProviderWorker, TrialWorker, interrupted_trial
 
@@ -698,6 +698,9 @@ class MainWindow(QMainWindow):
     def open_review(self, run_id: str) -> ReviewWindow | None:
         """Open the review window of a batch run (None, with a message, if it cannot open)."""
         try:
+            # Loaded on first use: the review window brings pyqtgraph (~0.3 s to import).
+            from whylab.gui.review_window import open_review
+
             window = open_review(
                 self,
                 self.store.path or default_db_path(),

@@ -35,6 +35,8 @@ class _ImmediateConnection(sqlite3.Connection):
     processes can write one project file without losing a trial.
     """
 
+    path: Path | None = None
+
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
         """Run one statement, turning a bare `BEGIN` into `BEGIN IMMEDIATE`.
 
@@ -45,12 +47,34 @@ class _ImmediateConnection(sqlite3.Connection):
         if sql.strip().rstrip(";").upper() in {"BEGIN", "BEGIN DEFERRED", "BEGIN TRANSACTION"}:
             sql = "BEGIN IMMEDIATE"
         try:
-            return super().execute(sql, *args)
-        except UnicodeEncodeError:
-            if not args:
-                raise
-            log.info("replaced lone surrogates with U+FFFD in a write")
-            return super().execute(sql, _without_surrogates(args[0]), *args[1:])
+            try:
+                return super().execute(sql, *args)
+            except UnicodeEncodeError:
+                if not args:
+                    raise
+                log.info("replaced lone surrogates with U+FFFD in a write")
+                return super().execute(sql, _without_surrogates(args[0]), *args[1:])
+        except sqlite3.OperationalError as exc:
+            raise _write_error(self.path, exc) from exc
+
+    def commit(self) -> None:
+        """Commit, turning a full disk into a StorageError that says what to do."""
+        try:
+            super().commit()
+        except sqlite3.OperationalError as exc:
+            raise _write_error(self.path, exc) from exc
+
+
+def _write_error(path: Path | None, exc: sqlite3.OperationalError) -> Exception:
+    """A StorageError for a full disk or failed write; any other error unchanged."""
+    text = str(exc).lower()
+    if "disk is full" in text or "disk i/o error" in text:
+        return StorageError(
+            f"Could not write to {path or 'the project file'}: the disk is full or the "
+            "file reached its size limit. Free some space and try again; everything "
+            "saved before this is kept."
+        )
+    return exc
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -86,6 +110,7 @@ def open_db(path: Path) -> Database:
             isolation_level="IMMEDIATE",
             factory=_ImmediateConnection,
         )
+        conn.path = path
         db = Database(conn)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.enable_wal()
