@@ -4,7 +4,8 @@ Each importer gets generated files: random bytes, random text, and near-valid
 documents (right shape, hostile values). The only acceptable outcomes are a
 valid result or a `UserError` whose message names the file. The fast run uses
 a few hundred cases per importer (`WHYLAB_FUZZ_EXAMPLES` overrides it); the
-`slow` variants run 2,000 cases each (`WHYLAB_FUZZ_SLOW_EXAMPLES=10000` for the full run). The counts are in the test ids.
+`slow` variants run 2,000 cases each (`WHYLAB_FUZZ_SLOW_EXAMPLES=10000` for the
+full run). The counts are in the test ids.
 """
 
 from __future__ import annotations

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.errors import NoKeyringError, PasswordDeleteError
+from keyring.errors import NoKeyringError
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.servers.keyrings import MemoryKeyring
 from whylab.app import Session, last_project_path, remember_project
 from whylab.core.rulebook import load_default_rulebook
 from whylab.core.sample import open_sample_project, shipped_sample_path
@@ -27,26 +27,6 @@ from whylab.gui.welcome import WelcomeDialog, show_welcome_if_first_run
 pytestmark = pytest.mark.gui
 
 KEY = "sk-ant-api03-0123456789abcdefWXYZ"
-
-
-class MemoryKeyring(KeyringBackend):
-    """A real keyring backend that keeps secrets in a dict."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.secrets.pop((service, username), None) is None:
-            raise PasswordDeleteError("not stored")
 
 
 class NoKeyring(MemoryKeyring):

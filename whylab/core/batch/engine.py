@@ -33,8 +33,7 @@ from whylab.core.batch.cache import (
     key_function,
 )
 from whylab.core.batch.plan import Estimate, RunPlan, estimate_run, pending_keys
-from whylab.core.batch.status import BatchOptions, Progress, RunResult
-from whylab.core.batch.summary import summarize
+from whylab.core.batch.status import BatchOptions, Progress, RunResult, final_result
 from whylab.core.batch.throttle import AdaptiveLimit, backoff_s
 from whylab.core.errors import CancelledError, ProviderError, ProviderErrorKind
 from whylab.core.models import Completion, Configuration, Trial, TrialStatus
@@ -447,18 +446,14 @@ class _Loop:
             self.on_progress(self.progress())
 
     def _result(self, status: RunStatus) -> RunResult:
-        run_id = self.batch.plan.run_id
-        counts = self.runs.counts(run_id)
-        total = self.batch.plan.total_trials
-        return RunResult(
-            run_id=run_id,
-            status=status,
-            total=total,
-            completed=counts.ok,
-            errors=counts.error,
-            summary=summarize(run_id, self.runs.trial_rows(run_id), total),
+        plan = self.batch.plan
+        return final_result(
+            self.runs,
+            plan.run_id,
+            status,
+            plan.total_trials,
             requests=self.requests,
             cached=self.cached,
-            elapsed_s=time.monotonic() - self.started,
-            stopped_by=self.fatal.details() if self.fatal is not None else None,
+            started=self.started,
+            fatal=self.fatal,
         )

@@ -33,8 +33,7 @@ from whylab.core.batch.plan import (
     estimate_run,
     pending_keys,
 )
-from whylab.core.batch.status import Progress, RunResult
-from whylab.core.batch.summary import summarize
+from whylab.core.batch.status import Progress, RunResult, final_result
 from whylab.core.errors import ProviderError, ProviderErrorKind
 from whylab.core.models import ChatRequest, Completion, Configuration, Trial, TrialStatus
 from whylab.core.providers.base import Provider, StreamItem
@@ -479,18 +478,13 @@ class _Loop:
 
     def _result(self, status: RunStatus) -> RunResult:
         batch = self.batch
-        run_id = batch.plan.run_id
-        counts = batch._runs.counts(run_id)
-        total = batch.plan.total_trials
-        return RunResult(
-            run_id=run_id,
-            status=status,
-            total=total,
-            completed=counts.ok,
-            errors=counts.error,
-            summary=summarize(run_id, batch._runs.trial_rows(run_id), total),
+        return final_result(
+            batch._runs,
+            batch.plan.run_id,
+            status,
+            batch.plan.total_trials,
             requests=batch.requests,
             cached=self.cached,
-            elapsed_s=time.monotonic() - self.started,
-            stopped_by=self.fatal.details() if self.fatal is not None else None,
+            started=self.started,
+            fatal=self.fatal,
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
-from whylab.core.batch.summary import RunSummary
+from whylab.core.batch.summary import RunSummary, summarize
 from whylab.core.batch.throttle import BACKOFF_BASE_S
-from whylab.core.storage.runs import RunStatus
+from whylab.core.errors import ProviderError
+from whylab.core.storage.runs import RunStatus, RunStore
 
 DEFAULT_MAX_ATTEMPTS = 4
 
@@ -92,3 +94,30 @@ class RunResult:
     elapsed_s: float
     stopped_by: str | None = None
     """Why the run stopped early on its own (a bad key, no credit, an unknown model)."""
+
+
+def final_result(
+    runs: RunStore,
+    run_id: str,
+    status: RunStatus,
+    total: int,
+    *,
+    requests: int,
+    cached: int,
+    started: float,
+    fatal: ProviderError | None,
+) -> RunResult:
+    """The RunResult of a run that ended, counted from what the project file holds."""
+    counts = runs.counts(run_id)
+    return RunResult(
+        run_id=run_id,
+        status=status,
+        total=total,
+        completed=counts.ok,
+        errors=counts.error,
+        summary=summarize(run_id, runs.trial_rows(run_id), total),
+        requests=requests,
+        cached=cached,
+        elapsed_s=time.monotonic() - started,
+        stopped_by=fatal.details() if fatal is not None else None,
+    )

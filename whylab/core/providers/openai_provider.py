@@ -162,14 +162,10 @@ class OpenAIProvider(Provider):
         Raises:
             ProviderError: the call failed; the message says what to do.
         """
-        client = self._require_client()
-        model = request.model or self._resolve_model()
-        where = self._where(model)
-        params = _params(self._kind, request.params)
-        started = time.monotonic()
+        client, model, answer = self._start(request)
+        where, params = answer.where, answer.params
         sdk_stream = _call(where, lambda: _create(client, request, model, params))
         request_id = sdk_stream.response.headers.get("x-request-id")
-        answer = _Answer(started=started, where=where, params=params)
         with closing(sdk_stream):
             for chunk in _chunks(sdk_stream, where, request_id):
                 text = answer.add(chunk)
@@ -183,16 +179,11 @@ class OpenAIProvider(Provider):
         Raises:
             ProviderError: the call failed; the message says what to do.
         """
-        client = self._require_client()
-        model = request.model or self._resolve_model()
-        where = self._where(model)
-        params = _params(self._kind, request.params)
-        started = time.monotonic()
+        client, model, answer = self._start(request)
+        where, params = answer.where, answer.params
         raw = _call(where, lambda: _create_plain(client, request, model, params))
         request_id = raw.headers.get("x-request-id")
-        response = _call(where, raw.parse)
-        answer = _Answer(started=started, where=where, params=params)
-        answer.add_whole(response)
+        answer.add_whole(_call(where, raw.parse))
         return answer.completion(request_id)
 
     def list_models(self) -> list[str]:
@@ -312,6 +303,14 @@ class OpenAIProvider(Provider):
                     line = json.loads(raw)
                     results[str(line["custom_id"])] = _batch_outcome(line, where, batch_id)
         return results
+
+    def _start(self, request: ChatRequest) -> tuple[openai.OpenAI, str, _Answer]:
+        """The client, the model and an empty answer (its clock started) for one call."""
+        client = self._require_client()
+        model = request.model or self._resolve_model()
+        params = _params(self._kind, request.params)
+        answer = _Answer(started=time.monotonic(), where=self._where(model), params=params)
+        return client, model, answer
 
     def _require_client(self) -> openai.OpenAI:
         if self._client is None:
