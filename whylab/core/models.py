@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from whylab.core.surrogates import replace_lone_surrogates
+
 
 class Verdict(StrEnum):
     """The XSTest three-way taxonomy of how a model answered."""
@@ -155,9 +157,7 @@ class Completion(StrictModel):
     @classmethod
     def _replace_lone_surrogates(cls, value: str) -> str:
         """Model output may escape half a surrogate pair; it becomes U+FFFD (not storable)."""
-        if value.isascii():
-            return value
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return replace_lone_surrogates(value)
 
 
 class VerdictResult(StrictModel):

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, model_validator
 from whylab.core.errors import BadInputError
 from whylab.core.models import StrictModel
 from whylab.core.paths import data_dir, resources_dir
+from whylab.core.surrogates import has_lone_surrogates
 
 if TYPE_CHECKING:
     from _csv import Reader as _CsvReader
@@ -259,19 +260,11 @@ def _jsonl_fields(data: dict[str, object]) -> dict[str, str | None]:
             continue
         if isinstance(value, bool) or not isinstance(value, str | int):
             fields[""] = f"'{name}' must be a string, not {type(value).__name__}"
-        elif isinstance(value, str) and _has_lone_surrogate(value):
+        elif isinstance(value, str) and has_lone_surrogates(value):
             fields[""] = f"'{name}' has a \\u escape for half a surrogate pair (not Unicode)"
         else:
             fields[name] = str(value)
     return fields
-
-
-def _has_lone_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _validate_rows(rows: list[Row], path: Path, spec: _Builtin | None) -> list[SuiteItem]:

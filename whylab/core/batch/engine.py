@@ -32,7 +32,7 @@ from whylab.core.batch.cache import (
     first_request,
     key_function,
 )
-from whylab.core.batch.plan import Estimate, RunPlan, estimate_run, pending_keys
+from whylab.core.batch.plan import Estimate, RunPlan, estimate_run, open_run
 from whylab.core.batch.status import BatchOptions, Progress, RunResult, final_result
 from whylab.core.batch.throttle import AdaptiveLimit, backoff_s
 from whylab.core.errors import CancelledError, ProviderError, ProviderErrorKind
@@ -179,18 +179,8 @@ class BatchRun:
 
     def _start(self) -> list[_Task]:
         """Create or reopen the run record; return the trials still to run."""
-        pending = pending_keys(self.plan, self._runs)
-        run = self._runs.get_run(self.plan.run_id)
-        if run is None:
-            run = self.plan.record({"concurrency": self.options.concurrency})
-            self._runs.create_run(run, self.plan.suite.items)
-        self._runs.set_status(run.id, RunStatus.RUNNING)
-        comparisons = self._runs.ensure_comparisons(run, self.plan.suite.items)
-        configs = {c.name: c for c in self.plan.configs}
-        return [
-            _Task(key, item, configs[key.config], comparisons[(key.item_id, key.sample)])
-            for key, item in pending
-        ]
+        opened = open_run(self.plan, self._runs, {"concurrency": self.options.concurrency})
+        return [_Task(t.key, t.item, t.config, t.comparison_id) for t in opened]
 
     def _key_of(self, sample: int) -> KeyFn:
         return key_function(self.plan.spec, self.model, sample)

@@ -26,7 +26,7 @@ from whylab.core.models import (
 )
 from whylab.core.runner import EXPLAIN_PROMPT, build_configurations
 from whylab.core.storage import new_id, now_iso
-from whylab.core.storage.runs import RunRecord, RunStore, TrialKey
+from whylab.core.storage.runs import RunRecord, RunStatus, RunStore, TrialKey
 from whylab.core.suites import Suite, SuiteItem
 
 DEFAULT_CONCURRENCY: dict[ProviderKind, int] = {
@@ -167,6 +167,38 @@ def pending_keys(plan: RunPlan, runs: RunStore | None) -> list[tuple[TrialKey, S
     plan.check_resumable(run)
     done = {row.key for row in runs.trial_rows(plan.run_id) if row.status is TrialStatus.OK}
     return [(key, item) for key, item in plan.trials() if key not in done]
+
+
+@dataclass(frozen=True)
+class OpenTrial:
+    """A trial still to run in an opened run: its key, suite item, configuration and comparison."""
+
+    key: TrialKey
+    item: SuiteItem
+    config: Configuration
+    comparison_id: str
+
+
+def open_run(plan: RunPlan, runs: RunStore, settings: dict[str, object]) -> list[OpenTrial]:
+    """Create the run record (with `settings`) or reopen it; return the trials still to run.
+
+    Marks the run running and makes sure every (item, sample) has its comparison row.
+
+    Raises:
+        BadInputError: the run exists with different settings.
+    """
+    pending = pending_keys(plan, runs)
+    run = runs.get_run(plan.run_id)
+    if run is None:
+        run = plan.record(settings)
+        runs.create_run(run, plan.suite.items)
+    runs.set_status(run.id, RunStatus.RUNNING)
+    comparisons = runs.ensure_comparisons(run, plan.suite.items)
+    configs = {c.name: c for c in plan.configs}
+    return [
+        OpenTrial(key, item, configs[key.config], comparisons[(key.item_id, key.sample)])
+        for key, item in pending
+    ]
 
 
 @dataclass(frozen=True)

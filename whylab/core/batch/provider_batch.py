@@ -31,7 +31,7 @@ from whylab.core.batch.plan import (
     Estimate,
     RunPlan,
     estimate_run,
-    pending_keys,
+    open_run,
 )
 from whylab.core.batch.status import Progress, RunResult, final_result
 from whylab.core.errors import ProviderError, ProviderErrorKind
@@ -224,20 +224,12 @@ class ProviderBatchRun:
 
     def _open(self) -> list[_Pending]:
         """Create or reopen the run record; return its unfinished trials with known answers."""
-        pending = pending_keys(self.plan, self._runs)
-        run = self._runs.get_run(self.plan.run_id)
-        if run is None:
-            run = self.plan.record(
-                {"batch_api": True, "poll_interval_s": self.options.poll_interval_s}
-            )
-            self._runs.create_run(run, self.plan.suite.items)
-        self._runs.set_status(run.id, RunStatus.RUNNING)
-        comparisons = self._runs.ensure_comparisons(run, self.plan.suite.items)
-        configs = {c.name: c for c in self.plan.configs}
-        trials = [
-            _Pending(key, item, configs[key.config], comparisons[(key.item_id, key.sample)])
-            for key, item in pending
-        ]
+        settings: dict[str, object] = {
+            "batch_api": True,
+            "poll_interval_s": self.options.poll_interval_s,
+        }
+        opened = open_run(self.plan, self._runs, settings)
+        trials = [_Pending(t.key, t.item, t.config, t.comparison_id) for t in opened]
         if self.options.use_cache or self.saved_batch() is not None:
             for trial in trials:
                 first = first_request(trial.config, trial.item.prompt)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from sqlite_utils import Database
 
 from whylab.core.errors import StorageError
 from whylab.core.storage.migrations import MIGRATION_SET, known_migration_names, migrations
+from whylab.core.surrogates import replace_lone_surrogates
 
 log = logging.getLogger("whylab.storage")
 
@@ -77,11 +77,8 @@ def _write_error(path: Path | None, exc: sqlite3.OperationalError) -> Exception:
     return exc
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _clean_text(value: object) -> object:
-    return _LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+    return replace_lone_surrogates(value) if isinstance(value, str) else value
 
 
 def _without_surrogates(params: Any) -> Any:
