@@ -10,13 +10,19 @@ requests served and run wall time.
 500 prompts × 2 configurations, explanations off = 1,000 requests (with
 `--explain`, 250 prompts × 2 × 2). Target (issue 9): max stall ≤ 50 ms.
 
-    .venv/bin/python bench/gui_stall.py [--requests 1000] [--concurrency 8] [--latency 0.05]
+As shipped, the GUI sends a network provider one plain request per turn and
+the app tunes the collector and GIL once the window is up
+(`whylab.app.tune_interpreter_for_gui`); `--stream` forces streamed answers
+(every chunk parsed by a worker: the worst case), `--untuned` leaves Python's
+defaults.
+
+    .venv/bin/python bench/gui_stall.py [--stream] [--untuned] [--requests 1000]
+        [--concurrency 8] [--latency 0.05]
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import statistics
 import subprocess
@@ -32,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication
 
-from whylab.app import make_default_provider
+from whylab.app import make_default_provider, tune_interpreter_for_gui
 from whylab.core.batch import BatchOptions, RunPlan, RunResult
 from whylab.core.models import ProviderSpec
 from whylab.core.paths import default_db_path
@@ -100,9 +106,14 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--explain", action="store_true")
     parser.add_argument(
-        "--gc-freeze",
+        "--stream",
         action="store_true",
-        help="gc.freeze() once the window is up (what whylab.app could do after start-up)",
+        help="stream every answer (the worst case; the GUI sends network providers plain requests)",
+    )
+    parser.add_argument(
+        "--untuned",
+        action="store_true",
+        help="skip whylab.app.tune_interpreter_for_gui() (Python's own GC and GIL settings)",
     )
     args = parser.parse_args()
     per_prompt = 4 if args.explain else 2
@@ -128,9 +139,8 @@ def main() -> None:
     window.resize(1400, 900)
     window.show()
     app.processEvents()
-    if args.gc_freeze:
-        gc.collect()
-        gc.freeze()
+    if not args.untuned:
+        tune_interpreter_for_gui()
     plan = RunPlan.build(
         suite(args.requests // per_prompt),
         load_default_rulebook(),
@@ -144,7 +154,8 @@ def main() -> None:
     probe = LagProbe()
     probe.start()
     started = time.perf_counter()
-    assert window.runs.start(plan, BatchOptions(concurrency=args.concurrency, stream=True))
+    options = BatchOptions(concurrency=args.concurrency, stream=True if args.stream else None)
+    assert window.runs.start(plan, options)
     app.exec()
     if not results:
         sys.exit("the run failed to start or crashed")
