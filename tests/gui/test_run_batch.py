@@ -364,3 +364,111 @@ def test_resuming_with_different_settings_is_explained_in_the_dialog(
     assert "different suite" in failed.args[0]
     assert dialog.problem.isVisibleTo(dialog)
     assert not dialog.start_button.isEnabled()
+
+
+def test_a_batch_api_run_from_the_dialog_sends_batches_not_requests(
+    qtbot: QtBot,
+    controller: RunController,
+    fake_llm: FakeLLM,
+    project: Path,
+    tmp_path: Path,
+    reports: list[ErrorReport],
+) -> None:
+    path = save_user_suite(small_suite(), folder=tmp_path / "suites")
+    controller.new_run_action.trigger()
+    dialog = controller.dialog
+    assert isinstance(dialog, NewRunDialog)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.estimated, timeout=5000):
+        assert dialog.select_suite(str(path))
+    assert dialog.batch_api.isEnabled()
+    assert not dialog.poll_interval.isEnabled()
+    with qtbot.waitSignal(dialog.estimated, timeout=5000) as estimated:
+        dialog.batch_api.setChecked(True)
+    assert estimated.args[0].batch_api is not None
+    assert dialog.poll_interval.isEnabled()
+    assert not dialog.concurrency.isEnabled()
+    assert dialog.estimate_labels["time"].text().startswith("up to 24 h: two batches")
+    with qtbot.waitSignal(dialog.estimated, timeout=5000) as estimated:
+        dialog.poll_interval.setValue(1)
+    assert estimated.args[0].batch_api.poll_interval_s == 1.0
+
+    with qtbot.waitSignal(controller.runFinished, timeout=RUN_WAIT_MS) as finished:
+        qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+        assert not controller.view.pause_button.isEnabled()
+        assert "provider batch API" in controller.view.caption.text()
+
+    result = finished.args[0]
+    assert reports == []
+    assert (result.status, result.completed, result.errors) == (RunStatus.COMPLETED, TRIALS, 0)
+    rows = trial_rows(project, result.run_id)
+    assert len(rows) == TRIALS
+    assert {r[3] for r in rows} == {"ok"}
+    assert chat_requests(fake_llm) == 0
+    assert fake_llm.batch_creates == 2  # the answers, then the explanations
+
+
+def test_a_cancelled_batch_api_run_resumes_by_collecting_the_same_batch(
+    qtbot: QtBot, controller: RunController, fake_llm: FakeLLM, project: Path
+) -> None:
+    from whylab.core.batch.provider_batch import BatchApiOptions
+
+    fake_llm.batch_polls = 1_000_000  # the provider never finishes while we wait
+    plan = plan_for(fake_llm)
+    options = BatchOptions(concurrency=2, progress_interval_s=0.05)
+    with qtbot.waitSignal(controller.runFinished, timeout=RUN_WAIT_MS) as finished:
+        assert controller.start(plan, options, BatchApiOptions(poll_interval_s=0.05))
+        qtbot.waitUntil(lambda: fake_llm.batch_creates == 1, timeout=10_000)
+        qtbot.mouseClick(controller.view.cancel_button, Qt.MouseButton.LeftButton)
+    assert finished.args[0].status is RunStatus.CANCELLED
+    assert trial_rows(project, plan.run_id) == []
+    fake_llm.batch_polls = 1
+
+    second = run_to_end(
+        qtbot,
+        controller,
+        lambda: qtbot.mouseClick(controller.view.resume_run_button, Qt.MouseButton.LeftButton),
+    )
+
+    assert (second.status, second.completed) == (RunStatus.COMPLETED, TRIALS)
+    assert len(trial_rows(project, plan.run_id)) == TRIALS
+    assert fake_llm.batch_creates == 2  # the first batch was collected, not sent again
+    assert chat_requests(fake_llm) == 0
+
+
+def test_the_estimate_prices_a_batch_api_run_at_half() -> None:
+    from whylab.core.batch.plan import Estimate
+    from whylab.gui.run_dialog import estimate_lines
+
+    estimate = Estimate(
+        total_trials=900,
+        done_trials=0,
+        todo_trials=900,
+        cached_trials=0,
+        requests=1800,
+        input_tokens=500_000,
+        output_tokens=200_000,
+        cost_usd=4.5,
+        seconds=600,
+        concurrency=16,
+        model="gpt-6.1-sol",
+    )
+    plain = estimate_lines(estimate, "openai")
+    batch = estimate_lines(estimate, "openai", batch_api=True)
+    assert plain["cost"] == "$4.50"
+    assert batch["cost"] == "~$2.25 at batch prices ($4.50 plain)"
+    assert plain["time"] == "~10 min at concurrency 16"
+    assert batch["time"].startswith("up to 24 h")
+
+
+def test_batch_api_kinds_match_the_providers() -> None:
+    from whylab.core.providers.registry import BATCH_API_KINDS, make_provider
+
+    for kind in ("anthropic", "openai", "openai-compatible"):
+        spec = ProviderSpec(kind=kind, model="m", base_url="http://127.0.0.1:9/v1")
+        provider = make_provider(spec, api_key="k")
+        try:
+            assert provider.has_batch_api is (kind in BATCH_API_KINDS)
+        finally:
+            provider.close()
+    assert "embedded" not in BATCH_API_KINDS

@@ -31,7 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from whylab.core.batch import DEFAULT_CONCURRENCY, Estimate
+from whylab.core.batch.provider_batch import DEFAULT_POLL_INTERVAL_S
 from whylab.core.models import GenerationParams, ProviderSpec, Rulebook
+from whylab.core.providers.registry import BATCH_API_KINDS
 from whylab.core.suites import BUILTINS, builtin_names, list_user_suites
 from whylab.gui.errors import user_text
 from whylab.gui.run_worker import PlannedRun, PlanWorker, RunRequest
@@ -44,6 +46,8 @@ log = logging.getLogger("whylab.gui")
 REPLAN_DELAY_MS = 150
 MAX_SAMPLES = 50
 MAX_CONCURRENCY = 128
+DEFAULT_POLL_S = int(DEFAULT_POLL_INTERVAL_S)
+MAX_POLL_S = 3600
 
 
 def suite_choices(folder: Path | None = None) -> list[tuple[str, str]]:
@@ -62,7 +66,7 @@ def rough_duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def estimate_lines(estimate: Estimate, kind: str) -> dict[str, str]:
+def estimate_lines(estimate: Estimate, kind: str, *, batch_api: bool = False) -> dict[str, str]:
     """The estimate's rows for the dialog: trials, requests, tokens, cost, time."""
     trials = f"{estimate.todo_trials} to run"
     if estimate.done_trials:
@@ -75,14 +79,20 @@ def estimate_lines(estimate: Estimate, kind: str) -> dict[str, str]:
         cost = f"not priced for {estimate.model or 'this model'}"
     elif kind == "embedded":
         cost = "free (runs on this computer)"
+    elif batch_api:
+        cost = f"~${estimate.cost_usd / 2:.2f} at batch prices (${estimate.cost_usd:.2f} plain)"
     else:
         cost = f"${estimate.cost_usd:.2f}"
+    time = f"~{rough_duration(estimate.seconds)} at concurrency {estimate.concurrency}"
+    if batch_api:
+        phases = "two batches (answers, then explanations)" if estimate.requests > 1 else "a batch"
+        time = f"up to 24 h: {phases}, each answered within the provider's batch window"
     return {
         "trials": trials,
         "requests": f"{estimate.requests:,}",
         "tokens": f"~{estimate.input_tokens:,} in, ~{estimate.output_tokens:,} out",
         "cost": cost,
-        "time": f"~{rough_duration(estimate.seconds)} at concurrency {estimate.concurrency}",
+        "time": time,
     }
 
 
@@ -183,6 +193,7 @@ class NewRunDialog(QDialog):
         form.addRow("", self.explain)
         self.use_cache = self._check("Reuse cached replies (repeating a run costs nothing)", True)
         form.addRow("", self.use_cache)
+        form.addRow("", self._build_batch_api())
         self.name = self._line("runName", "default: suite × rulebook")
         form.addRow("Name:", self.name)
         self.run_id = self._line("runId", "new run (an existing run id resumes that run)")
@@ -192,6 +203,34 @@ class NewRunDialog(QDialog):
         form.addRow("Model:", provider)
         self.suite.currentIndexChanged.connect(self._changed)
         return box
+
+    def _build_batch_api(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.batch_api = self._check("Use the provider's batch API (about half price)", False)
+        self.batch_api.setObjectName("batchApi")
+        offered = self.spec.kind in BATCH_API_KINDS
+        self.batch_api.setEnabled(offered)
+        self.batch_api.setToolTip(
+            "Sends the whole run as one batch (then one for the explanations); answers can "
+            "take hours. Cancel stops waiting: resuming the run collects the same batch."
+            if offered
+            else "The embedded model has no batch API."
+        )
+        self.poll_interval = self._spin("pollInterval", 1, MAX_POLL_S, DEFAULT_POLL_S)
+        self.poll_interval.setSuffix(" s")
+        self.poll_interval.setPrefix("check every ")
+        self.poll_interval.setToolTip("How often WhyLab asks the provider whether the batch ended")
+        self.poll_interval.setEnabled(False)
+        self.batch_api.toggled.connect(self._batch_api_toggled)
+        row.addWidget(self.batch_api)
+        row.addWidget(self.poll_interval)
+        row.addStretch(1)
+        return row
+
+    @Slot(bool)
+    def _batch_api_toggled(self, on: bool) -> None:
+        self.poll_interval.setEnabled(on)
+        self.concurrency.setEnabled(not on)  # the provider schedules a batch itself
 
     def _build_estimate(self) -> QGroupBox:
         box = QGroupBox("Estimate (before anything is sent)")
@@ -281,6 +320,8 @@ class NewRunDialog(QDialog):
             use_cache=self.use_cache.isChecked(),
             run_id=self.run_id.text().strip() or None,
             name=self.name.text().strip() or None,
+            batch_api=self.batch_api.isChecked(),
+            poll_interval_s=float(self.poll_interval.value()),
         )
 
     @Slot()
@@ -310,7 +351,10 @@ class NewRunDialog(QDialog):
             return
         self.planned = planned
         self.problem.hide()
-        for key, text in estimate_lines(planned.estimate, self.spec.kind).items():
+        lines = estimate_lines(
+            planned.estimate, self.spec.kind, batch_api=planned.batch_api is not None
+        )
+        for key, text in lines.items():
             self.estimate_labels[key].setText(text)
         suite = planned.plan.suite
         counts = suite.counts()

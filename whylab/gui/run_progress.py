@@ -82,6 +82,7 @@ class RunProgressView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.run_id = ""
+        self.pausable = True
         self.result: RunResult | None = None
         self.last_progress: Progress | None = None
         self._build()
@@ -183,9 +184,16 @@ class RunProgressView(QWidget):
         self.error.hide()
         self._show_summary(None)
 
-    def start(self, run_id: str, name: str, total: int, detail: str = "") -> None:
-        """A run was handed to a worker: show it as starting."""
+    def start(
+        self, run_id: str, name: str, total: int, detail: str = "", *, pausable: bool = True
+    ) -> None:
+        """A run was handed to a worker: show it as starting.
+
+        A run through a provider's batch API is not `pausable`: the batch runs at the
+        provider, and Cancel only stops waiting for it.
+        """
         self.run_id = run_id
+        self.pausable = pausable
         self.result = None
         self.last_progress = None
         self.title.setText(name or run_id)
@@ -199,6 +207,10 @@ class RunProgressView(QWidget):
         self._show_summary(None)
         self._set_controls(running=True, resumable=False)
         self.pause_button.setText("Pause")
+        self.pause_button.setEnabled(pausable)
+        self.pause_button.setToolTip(
+            "" if pausable else "A batch at the provider cannot pause; Cancel stops waiting for it"
+        )
 
     @Slot(object)
     def on_progress(self, progress: Progress) -> None:
@@ -210,7 +222,11 @@ class RunProgressView(QWidget):
         self.counts["done"].setText(f"{progress.done} of {progress.total}{cached}")
         retries = f", {progress.retries} retried" if progress.retries else ""
         self.counts["errors"].setText(f"{progress.errors}{retries}")
-        self.counts["flight"].setText(f"{progress.in_flight} (limit {progress.concurrency})")
+        self.counts["flight"].setText(
+            f"{progress.in_flight} (limit {progress.concurrency})"
+            if self.pausable
+            else f"{progress.in_flight} at the provider"
+        )
         self.counts["rate"].setText(rate_text(progress))
         self.counts["elapsed"].setText(duration(progress.elapsed_s))
         self.counts["eta"].setText(duration(progress.eta_s))
@@ -219,6 +235,8 @@ class RunProgressView(QWidget):
             self._set_badge(RunStatus.PAUSED, f"Paused{waiting}")
         elif progress.waiting_s > 0:
             self._set_badge(RunStatus.RUNNING, f"Rate limited: waiting {progress.waiting_s:.0f} s")
+        elif not self.pausable and progress.in_flight:
+            self._set_badge(RunStatus.RUNNING, "Waiting for the provider's batch")
         else:
             self._set_badge(RunStatus.RUNNING, "Running")
         self.pause_button.setText("Resume" if progress.paused else "Pause")
@@ -255,7 +273,7 @@ class RunProgressView(QWidget):
     # ---- helpers ------------------------------------------------------------------------
 
     def _set_controls(self, *, running: bool, resumable: bool) -> None:
-        self.pause_button.setEnabled(running)
+        self.pause_button.setEnabled(running and self.pausable)
         self.cancel_button.setEnabled(running)
         self.resume_run_button.setVisible(resumable)
         self.resume_run_button.setEnabled(resumable)

@@ -25,6 +25,11 @@ from sqlite_utils import Database
 
 from whylab.core.batch import BatchOptions, BatchRun, Estimate, RunPlan, RunResult
 from whylab.core.batch.plan import estimate_run
+from whylab.core.batch.provider_batch import (
+    DEFAULT_POLL_INTERVAL_S,
+    BatchApiOptions,
+    ProviderBatchRun,
+)
 from whylab.core.errors import BadInputError
 from whylab.core.models import GenerationParams, ProviderSpec, Rulebook
 from whylab.core.providers.base import Provider
@@ -98,6 +103,9 @@ class RunRequest:
     use_cache: bool = True
     run_id: str | None = None
     name: str | None = None
+    batch_api: bool = False
+    """Send the run through the provider's batch API instead of one request at a time."""
+    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,8 @@ class PlannedRun:
     estimate: Estimate
     suite_size: int
     """Prompts in the whole suite (before the limit)."""
+    batch_api: BatchApiOptions | None = None
+    """Set when the run goes through the provider's batch API."""
 
 
 def plan_run(request: RunRequest, store_path: Path) -> PlannedRun:
@@ -144,7 +154,22 @@ def plan_run(request: RunRequest, store_path: Path) -> PlannedRun:
     finally:
         if db is not None:
             db.close()
-    return PlannedRun(plan, options, found, len(suite.items))
+    batch_api = (
+        BatchApiOptions(poll_interval_s=request.poll_interval_s, use_cache=request.use_cache)
+        if request.batch_api
+        else None
+    )
+    return PlannedRun(plan, options, found, len(suite.items), batch_api)
+
+
+def batch_api_of(run: RunRecord) -> BatchApiOptions | None:
+    """How a stored run used the provider's batch API, or None if it did not."""
+    if not run.settings.get("batch_api"):
+        return None
+    interval = run.settings.get("poll_interval_s")
+    if not isinstance(interval, int | float) or interval <= 0:
+        interval = DEFAULT_POLL_INTERVAL_S
+    return BatchApiOptions(poll_interval_s=float(interval))
 
 
 class PlanSignals(QObject):
@@ -203,6 +228,9 @@ class BatchWorker(QRunnable):
 
     `pause`, `resume` and `cancel` may be called from the GUI thread at any time,
     even before the run has started; they reach the `BatchRun` once it exists.
+    With `batch_api` the run goes through the provider's batch API
+    (`ProviderBatchRun`): it cannot pause, and cancel stops waiting for the
+    submitted batch, which a resumed run collects instead of paying twice.
     """
 
     def __init__(
@@ -211,6 +239,7 @@ class BatchWorker(QRunnable):
         options: BatchOptions,
         store_path: Path,
         factory: ProviderFactory = batch_provider,
+        batch_api: BatchApiOptions | None = None,
     ) -> None:
         super().__init__()
         self.setAutoDelete(False)
@@ -221,8 +250,9 @@ class BatchWorker(QRunnable):
         self._factory = factory
         self._cancel = CancelToken()
         self._lock = threading.Lock()
-        self._batch: BatchRun | None = None
+        self._batch: BatchRun | ProviderBatchRun | None = None
         self._paused = False
+        self.batch_api = batch_api
 
     @property
     def paused(self) -> bool:
@@ -238,14 +268,14 @@ class BatchWorker(QRunnable):
         """Start no new trials; those in flight finish and are stored."""
         with self._lock:
             self._paused = True
-            if self._batch is not None:
+            if isinstance(self._batch, BatchRun):
                 self._batch.pause()
 
     def resume(self) -> None:
         """Start trials again after `pause`."""
         with self._lock:
             self._paused = False
-            if self._batch is not None:
+            if isinstance(self._batch, BatchRun):
                 self._batch.resume()
 
     def cancel(self) -> None:
@@ -270,11 +300,7 @@ class BatchWorker(QRunnable):
         try:
             provider = self._factory(self.plan.spec)
             try:
-                batch = BatchRun(self.plan, provider, store, self.options)
-                with self._lock:
-                    self._batch = batch
-                    if self._paused:
-                        batch.pause()
+                batch = self._make_batch(provider, store)
                 self.signals.started.emit(self.plan.run_id)
                 return batch.execute(on_progress=self.signals.progress.emit, cancel=self._cancel)
             finally:
@@ -283,3 +309,15 @@ class BatchWorker(QRunnable):
                 provider.close()
         finally:
             store.close()
+
+    def _make_batch(self, provider: Provider, store: Store) -> BatchRun | ProviderBatchRun:
+        batch: BatchRun | ProviderBatchRun
+        if self.batch_api is not None:
+            batch = ProviderBatchRun(self.plan, provider, store, self.batch_api)
+        else:
+            batch = BatchRun(self.plan, provider, store, self.options)
+        with self._lock:
+            self._batch = batch
+            if self._paused and isinstance(batch, BatchRun):
+                batch.pause()
+        return batch

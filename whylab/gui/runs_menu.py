@@ -23,6 +23,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QMenuBar
 
 from whylab.core.batch import DEFAULT_CONCURRENCY, BatchOptions, RunPlan, RunResult
+from whylab.core.batch.provider_batch import BatchApiOptions
 from whylab.core.errors import UserError
 from whylab.core.models import ConfigName, GenerationParams, ProviderSpec, Rulebook
 from whylab.core.rulebook import load_default_rulebook
@@ -37,6 +38,7 @@ from whylab.gui.run_worker import (
     BatchWorker,
     PlannedRun,
     ProviderFactory,
+    batch_api_of,
     batch_provider,
     open_reader,
     plan_from_record,
@@ -222,27 +224,38 @@ class RunController(QObject):
 
     @Slot(object)
     def _start_planned(self, planned: PlannedRun) -> None:
-        self.start(planned.plan, planned.options)
+        self.start(planned.plan, planned.options, planned.batch_api)
 
-    def start(self, plan: RunPlan, options: BatchOptions) -> bool:
-        """Execute a plan in a worker and show its progress; False if a run is active."""
+    def start(
+        self, plan: RunPlan, options: BatchOptions, batch_api: BatchApiOptions | None = None
+    ) -> bool:
+        """Execute a plan in a worker and show its progress; False if a run is active.
+
+        With `batch_api` the run goes through the provider's batch API (no pause).
+        """
         if self.worker is not None:
             self._report(
                 UserError("A batch run is already running: pause, cancel or wait for it first."),
                 "Batch run",
             )
             return False
-        worker = BatchWorker(plan, options, self.store_path, self._factory)
+        worker = BatchWorker(plan, options, self.store_path, self._factory, batch_api)
         worker.signals.progress.connect(self.view.on_progress)
         worker.signals.finished.connect(self._on_finished)
         worker.signals.failed.connect(self._on_failed)
         self.worker = worker
+        how = (
+            f"provider batch API, checked every {batch_api.poll_interval_s:g} s"
+            if batch_api is not None
+            else f"concurrency {options.concurrency}"
+        )
         detail = (
             f"{len(plan.suite.items)} prompts × {plan.samples} sample"
-            f"{'s' if plan.samples > 1 else ''} × 2 configurations · concurrency "
-            f"{options.concurrency} · run id {plan.run_id}"
+            f"{'s' if plan.samples > 1 else ''} × 2 configurations · {how} · run id {plan.run_id}"
         )
-        self.view.start(plan.run_id, plan.name, plan.total_trials, detail)
+        self.view.start(
+            plan.run_id, plan.name, plan.total_trials, detail, pausable=batch_api is None
+        )
         self.dock.show()
         self.dock.raise_()
         self._pool.start(worker)
@@ -261,6 +274,7 @@ class RunController(QObject):
                 self._report(UserError(f"No run {run_id} in this project."), "Resume run")
                 return False
             plan = plan_from_record(record, runs)
+            batch_api = batch_api_of(record)
         finally:
             if db is not None:
                 db.close()
@@ -271,7 +285,7 @@ class RunController(QObject):
             else DEFAULT_CONCURRENCY.get(plan.spec.kind, 8),
             progress_interval_s=GUI_PROGRESS_INTERVAL_S,
         )
-        return self.start(plan, options)
+        return self.start(plan, options, batch_api)
 
     @Slot()
     def pause(self) -> None:

@@ -28,6 +28,12 @@ DEFAULT_MODELS: Final[dict[ProviderKind, str | None]] = {
 """The model used when a spec names none. None: ask the server (an OpenAI-compatible
 server's first listed model; the embedded server's own model)."""
 
+BATCH_API_KINDS: Final[frozenset[ProviderKind]] = frozenset(
+    {"anthropic", "openai", "openai-compatible"}
+)
+"""Kinds whose provider has a batch API (`Provider.has_batch_api`): Anthropic Message
+Batches, OpenAI Batch and servers that copy it; never the embedded model."""
+
 DEFAULT_TIMEOUT_S: Final = 60.0
 DEFAULT_MAX_RETRIES: Final = 2
 
