@@ -126,6 +126,9 @@ def main() -> None:
     start = time.perf_counter()
     store = build(path, args.items)
     print(f"built {2 * args.items} trials in {time.perf_counter() - start:.1f} s")
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size = path.stat().st_size
+    print(f"file: {size / 1e6:.1f} MB, {size / (2 * args.items):,.0f} bytes per trial")
     db = store.db
     last = args.items - 100
     cases = {
