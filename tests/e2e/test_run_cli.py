@@ -3,7 +3,8 @@
 The kill -9 loop kills a running batch at chosen moments (after k trials are
 stored), checks that every trial seen before the kill is still there,
 unchanged, and that nothing is duplicated, then resumes to completion.
-WHYLAB_KILL_POINTS="1,2,3,..." runs a longer loop than the default.
+WHYLAB_KILL_POINTS="1,2,3,..." runs a longer fixed loop than the default; the slow set
+kills at 20 random moments (WHYLAB_KILL_SEED=N replays one).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -264,20 +267,27 @@ def kill_points() -> list[int]:
     return [int(p) for p in text.split(",") if p.strip()]
 
 
-def test_kill_9_loses_nothing_and_never_duplicates(fake_llm: FakeLLM, tmp_path: Path) -> None:
-    fake_llm.script(latency_s=0.15)
-    points = kill_points()
-    items = 3 * len(points) + 4  # room for every kill to land before the run ends
+def kill_loop(
+    server: FakeLLM, tmp_path: Path, kills: int, next_kill: Callable[[int], tuple[int, float]]
+) -> None:
+    """Kill `whylab run` `kills` times, resuming each time, then let it finish.
+
+    `next_kill(stored_so_far)` gives the trial count to wait for and a delay before
+    the SIGKILL (a delay lands the kill mid-request rather than right after a commit).
+    Every trial seen before a kill must still be there, unchanged, after it; the
+    finished run holds every trial exactly once.
+    """
+    server.script(latency_s=0.15)
+    items = 4 * kills + 4  # room for every kill to land before the run ends
     db, suite = tmp_path / "p.sqlite", write_suite(tmp_path / "s.csv", items)
-    args = cli_args(fake_llm, suite, db, "--run-id", "k9", "--concurrency", "4", "--json")
+    args = cli_args(server, suite, db, "--run-id", "k9", "--concurrency", "4", "--json")
     before: dict[tuple[str, int, str], tuple[str, str, str]] = {}
-    kills = 0
-    for point in points:
-        target = max(point, len(before) + 1)  # each kill comes after at least one new trial
-        if target >= 2 * items:
-            break
+    for _ in range(kills):
+        target, delay = next_kill(len(before))
+        assert target < 2 * items, "the run would end before this kill"
         proc = start(args)
         wait_for_trials(proc, db, "k9", target)
+        time.sleep(delay)
         seen = stored(db, "k9")
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
@@ -285,14 +295,36 @@ def test_kill_9_loses_nothing_and_never_duplicates(fake_llm: FakeLLM, tmp_path: 
         assert all(after[key] == value for key, value in seen.items()), "a trial was lost"
         assert all(after[key] == value for key, value in before.items()), "a trial changed"
         before = after
-        kills += 1
-    assert kills == len(points)
     done = run_cli(args)
     assert done.returncode == 0, done.stderr
     assert last_json(done.stdout)["trials"] == 2 * items
     final = stored(db, "k9")
     assert len(final) == 2 * items
     assert all(final[key] == value for key, value in before.items())
+
+
+def test_kill_9_at_3_points_loses_nothing_and_never_duplicates(
+    fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    points = iter(kill_points())
+    kill_loop(
+        fake_llm, tmp_path, len(kill_points()), lambda done: (max(next(points), done + 1), 0.0)
+    )
+
+
+@pytest.mark.slow
+def test_kill_9_at_20_random_points_loses_nothing_and_never_duplicates(
+    fake_llm: FakeLLM, tmp_path: Path
+) -> None:
+    seed = int(os.environ.get("WHYLAB_KILL_SEED", "0")) or random.SystemRandom().randrange(10**6)
+    print(f"WHYLAB_KILL_SEED={seed}")  # shown when the test fails, to replay it
+    rng = random.Random(seed)
+    kill_loop(
+        fake_llm,
+        tmp_path,
+        20,
+        lambda done: (done + rng.randint(1, 2), rng.uniform(0.0, 0.2)),
+    )
 
 
 @pytest.mark.slow
