@@ -388,7 +388,10 @@ def test_a_batch_api_run_from_the_dialog_sends_batches_not_requests(
     assert estimated.args[0].batch_api is not None
     assert dialog.poll_interval.isEnabled()
     assert not dialog.concurrency.isEnabled()
-    assert dialog.estimate_labels["time"].text().startswith("up to 24 h: two batches")
+    assert (
+        dialog.estimate_labels["time"].text()
+        == "up to 24 h (two batches: answers, then explanations)"
+    )
     with qtbot.waitSignal(dialog.estimated, timeout=5000) as estimated:
         dialog.poll_interval.setValue(1)
     assert estimated.args[0].batch_api.poll_interval_s == 1.0

@@ -85,8 +85,8 @@ def estimate_lines(estimate: Estimate, kind: str, *, batch_api: bool = False) ->
         cost = f"${estimate.cost_usd:.2f}"
     time = f"~{rough_duration(estimate.seconds)} at concurrency {estimate.concurrency}"
     if batch_api:
-        phases = "two batches (answers, then explanations)" if estimate.requests > 1 else "a batch"
-        time = f"up to 24 h: {phases}, each answered within the provider's batch window"
+        phases = "two batches: answers, then explanations" if estimate.requests > 1 else "one batch"
+        time = f"up to 24 h ({phases})"
     return {
         "trials": trials,
         "requests": f"{estimate.requests:,}",
