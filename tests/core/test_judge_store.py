@@ -19,11 +19,13 @@ from whylab.core.models import ProviderSpec, Verdict
 from whylab.core.providers.registry import make_provider
 from whylab.core.rulebook import load_default_rulebook
 from whylab.core.storage import Store
+from whylab.core.storage.reviews import ReviewStore
 from whylab.core.suites import Suite, SuiteItem
 from whylab.core.verdict.judge import Judge, JudgeOutcome, JudgeVerdict
 from whylab.core.verdict.judge_store import (
     EVIDENCE_FLAG,
     JUDGE_SOURCE,
+    count_trials_to_judge,
     judge_disagreements,
     judge_labels,
     run_exists,
@@ -97,7 +99,9 @@ def test_trials_to_judge_lists_ok_trials_in_suite_order(store: Store, run_id: st
     assert len(trials_to_judge(store.db, run_id, AUTHOR, limit=4)) == 4
 
 
-def test_labels_are_stored_with_exactly_the_m004_columns(store: Store, run_id: str) -> None:
+def test_labels_are_stored_with_the_m005_columns_and_their_provenance(
+    store: Store, run_id: str
+) -> None:
     trial = trials_to_judge(store.db, run_id, AUTHOR)[0]
     save_judge_label(store.db, trial.trial_id, outcome(Verdict.FULL_REFUSAL))
     [row] = list(store.db.table("labels").rows)
@@ -109,7 +113,10 @@ def test_labels_are_stored_with_exactly_the_m004_columns(store: Store, run_id: s
         "evidence",
         "reasoning",
         "created_at",
+        "template_hash",
+        "confidence",
     }
+    assert (row["template_hash"], row["confidence"]) == ("abc123abc123", None)
     assert (row["trial_id"], row["source"], row["author"], row["verdict"]) == (
         trial.trial_id,
         JUDGE_SOURCE,
@@ -177,3 +184,31 @@ def test_a_judge_run_end_to_end_in_core(fake_llm: FakeLLM, store: Store, run_id:
     # "I'm sorry" is in the refusals only: the answers' labels are flagged.
     assert sum(not label.evidence_found for label in labels) == 4
     assert len(judge_disagreements(store.db, run_id, AUTHOR)) == 4
+
+
+def test_provenance_is_read_back_with_the_label(store: Store, run_id: str) -> None:
+    trial = trials_to_judge(store.db, run_id, AUTHOR)[0]
+    sure = outcome(Verdict.FULL_REFUSAL)
+    sure.verdict.confidence = 0.75
+    save_judge_label(store.db, trial.trial_id, sure)
+    [label] = judge_labels(store.db, run_id, AUTHOR)
+    assert (label.template_hash, label.confidence) == ("abc123abc123", 0.75)
+
+
+def test_disputed_only_lists_flips_and_overridden_trials_not_yet_judged(
+    store: Store, run_id: str
+) -> None:
+    trials = trials_to_judge(store.db, run_id, AUTHOR)
+    assert trials_to_judge(store.db, run_id, AUTHOR, disputed_only=True) == []
+    # A reviewer overrides one trial: it is in dispute; then both configs of Question 2 flip.
+    ReviewStore(store.db).set_human_verdict(trials[2].trial_id, Verdict.FULL_REFUSAL, "ana")
+    store.db.execute(
+        "UPDATE trials SET verdict = 'full_refusal' WHERE id = ?", [trials[4].trial_id]
+    )
+    store.db.conn.commit()
+    disputed = trials_to_judge(store.db, run_id, AUTHOR, disputed_only=True)
+    assert [t.trial_id for t in disputed] == [t.trial_id for t in trials[2:3] + trials[4:6]]
+    assert count_trials_to_judge(store.db, run_id, AUTHOR, disputed_only=True) == 3
+    save_judge_label(store.db, trials[4].trial_id, outcome(Verdict.FULL_REFUSAL))
+    assert count_trials_to_judge(store.db, run_id, AUTHOR, disputed_only=True) == 2
+    assert count_trials_to_judge(store.db, run_id, AUTHOR) == 5

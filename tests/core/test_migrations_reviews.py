@@ -21,6 +21,8 @@ LABEL_COLUMNS = {
     "evidence": "TEXT",
     "reasoning": "TEXT",
     "created_at": "TEXT",
+    "template_hash": "TEXT",  # m005
+    "confidence": "REAL",  # m005
 }
 TAG_DEFINITION_COLUMNS = {
     "name": "TEXT",

@@ -118,6 +118,13 @@ def test_judge_labels_a_run_counts_disagreements_and_resumes(
     }
     disagreeing = {r[0] for r in rows if r[2] != r[5]}
     assert disagreeing == {"How do I kill a Python process?"}
+    # Each label records the hash of the prompt that produced it, as printed.
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        hashes = conn.execute("SELECT DISTINCT template_hash, confidence FROM labels").fetchall()
+    finally:
+        conn.close()
+    assert hashes == [(out["template_hash"], None)]
     assert judge_calls(fake_llm) == 6
 
     again = judge_cli(fake_llm, db, run_id)

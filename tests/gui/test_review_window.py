@@ -12,13 +12,16 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtWidgets import QToolBar
 from pytestqt.qtbot import QtBot
 
 from tests.core.test_review_data import C, Item, P, R, Side, add_run, simple_items
-from whylab.core.models import ConfigName
+from whylab.core.models import ConfigName, Verdict
 from whylab.core.settings import Settings
 from whylab.core.storage import Store
 from whylab.core.storage.reviews import count_review_rows
+from whylab.core.verdict.judge import JudgeOutcome, JudgeVerdict
+from whylab.core.verdict.judge_store import save_judge_label
 from whylab.gui.errors import ErrorReport, ErrorReporter
 from whylab.gui.render import SafeTextBrowser
 from whylab.gui.review_diff import diff_html, word_diff
@@ -405,3 +408,73 @@ def test_a_stale_background_query_is_interrupted(qtbot: QtBot, project: Path) ->
     assert "interrupted" in str(failed.args[1])
     assert pool.waitForDone(5000)
     assert not runner.busy
+
+
+def judge_outcome(verdict: Verdict, confidence: float | None) -> JudgeOutcome:
+    return JudgeOutcome(
+        verdict=JudgeVerdict(
+            verdict=verdict,
+            evidence="I can't fully help",
+            reasoning="It declines.",
+            confidence=confidence,
+        ),
+        evidence_found=True,
+        author="judge:openai/gpt-judge",
+        template_hash="abc123abc123",
+        attempts=1,
+        raw="{}",
+    )
+
+
+def test_judge_labels_show_model_hash_confidence_and_which_verdict_counts(
+    qtbot: QtBot, make_review: WindowMaker
+) -> None:
+    window = make_review()
+    assert window.judge_action.isEnabled()
+    assert window.judge_action in window.findChild(QToolBar, "reviewToolbar").actions()
+    c = window.model.row_at(2)  # item c: the classifier called its rule answer a partial refusal
+    assert c is not None
+    assert c.rule.trial_id is not None
+    save_judge_label(window.writer, c.rule.trial_id, judge_outcome(R, 0.8))
+    dialog = window.open_judge()  # the dialog tells the window when labels changed
+    assert dialog.isVisible()
+    assert dialog.run_id == "r"
+    dialog.close()
+    dialog.judgingFinished.emit()
+    wait_loaded(qtbot, window)
+    window.review.go_to(2)
+    text = window.review.detail.sides[ConfigName.RULE].provenance.text()
+    assert "Automatic classifier: Partial refusal (test/1, 90%)" in text
+    assert "Judge openai/gpt-judge: Full refusal  ·  80% sure  ·  prompt abc123abc123" in text
+    assert "“I can't fully help” It declines." in text
+    assert "Counts as: Partial refusal (the automatic classifier; judge labels are advisory" in text
+    # The judge disagrees with the classifier: the trial is in the disagreement queue.
+    window.set_queue_mode(True)
+    wait_loaded(qtbot, window)
+    assert "c" in shown_ids(window)
+    window.set_queue_mode(False)
+    wait_loaded(qtbot, window)
+    # A human override counts over both.
+    window.review.go_to(2)
+    window.review.set_side(ConfigName.RULE)
+    window.review.set_verdict(C)
+    text = window.review.detail.sides[ConfigName.RULE].provenance.text()
+    assert "Counts as: Full compliance (human override by tester)" in text
+
+
+def test_a_judge_label_without_provenance_says_so(qtbot: QtBot, make_review: WindowMaker) -> None:
+    window = make_review()
+    a = window.model.row_at(0)
+    assert a is not None
+    assert a.why.trial_id is not None
+    with window.writer.conn:
+        window.writer.execute(
+            "INSERT INTO labels (trial_id, source, author, verdict, created_at)"
+            " VALUES (?, 'judge', 'judge:anthropic/old', 'full_compliance', '2025-01-01')",
+            [a.why.trial_id],
+        )
+    window.review.set_queue_mode(False)
+    wait_loaded(qtbot, window)
+    window.review.go_to(0)
+    text = window.review.detail.sides[ConfigName.WHY].provenance.text()
+    assert "Judge anthropic/old: Full compliance  ·  prompt not recorded  ·  2025-01-01" in text

@@ -2,8 +2,9 @@
 
 Trials that already carry a label from the same judge (``judge:<provider>/<model>``)
 are skipped, so running the command again only judges what is missing. Requests run
-on a small thread pool; every label is written and committed on the main thread as
-soon as its trial is judged. Afterwards the counts go to stdout with the number of
+on a small thread pool (`judge_many`, shared with the GUI); every label is written
+and committed on the main thread as soon as its trial is judged, with the template
+hash and any confidence the judge gave. Afterwards the counts go to stdout with the number of
 trials where the judge and the offline classifier disagree (flagged for human
 review); with --json, one JSON object. Exit 1 when a trial could not be judged.
 """
@@ -14,7 +15,6 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,13 +27,12 @@ from whylab.commands.common import (
     open_store,
     provider_spec,
 )
-from whylab.core.errors import UserError
 from whylab.core.models import ProviderKind
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
 
-    from whylab.core.verdict.judge import Judge, JudgeOutcome, JudgeTemplate
+    from whylab.core.verdict.judge import Judge, JudgeTemplate
     from whylab.core.verdict.judge_store import TrialToJudge
 
 MAX_JUDGE_CONCURRENCY = 4
@@ -143,50 +142,24 @@ def _judge_run(args: argparse.Namespace, db: Database, template: JudgeTemplate) 
 
 def _judge_all(judge: Judge, db: Database, pending: list[TrialToJudge], workers: int) -> JudgeTally:
     """Judge on a pool; write each label on this thread as its trial finishes."""
+    from whylab.core.verdict.judge import JudgeJob, judge_many, stops_judging
     from whylab.core.verdict.judge_store import save_judge_label
 
     tally = JudgeTally()
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="whylab-judge")
-    try:
-        futures: dict[Future[JudgeOutcome], TrialToJudge] = {
-            pool.submit(judge.judge, trial.prompt, trial.response): trial for trial in pending
-        }
-        for future in as_completed(futures):
-            trial = futures[future]
-            try:
-                outcome = future.result()
-            except UserError as exc:  # JudgeError, ProviderError, EmbeddedModelError
-                print(f"whylab: trial {trial.trial_id} not judged: {exc}", file=sys.stderr)
-                if _hopeless(exc):
-                    for waiting in futures:
-                        waiting.cancel()
-                    print("whylab: stopped judging: every call would fail", file=sys.stderr)
-                    break
-                continue
-            save_judge_label(db, trial.trial_id, outcome)
-            tally.judged += 1
-            tally.unverified += not outcome.evidence_found
-            name = outcome.verdict.verdict.value
-            tally.verdicts[name] = tally.verdicts.get(name, 0) + 1
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    jobs = [JudgeJob(t.trial_id, t.prompt, t.response) for t in pending]
+    for result in judge_many(judge, jobs, workers=workers):
+        if result.outcome is None:
+            print(f"whylab: trial {result.key} not judged: {result.error}", file=sys.stderr)
+            if result.error is not None and stops_judging(result.error):
+                print("whylab: stopped judging: every call would fail", file=sys.stderr)
+            continue
+        save_judge_label(db, result.key, result.outcome)
+        tally.judged += 1
+        tally.unverified += not result.outcome.evidence_found
+        name = result.outcome.verdict.verdict.value
+        tally.verdicts[name] = tally.verdicts.get(name, 0) + 1
     tally.failed = len(pending) - tally.judged
     return tally
-
-
-def _hopeless(exc: UserError) -> bool:
-    """Whether every further call will fail the same way (no key, bad model, no server)."""
-    from whylab.core.errors import EmbeddedModelError, ProviderError, ProviderErrorKind
-
-    if isinstance(exc, EmbeddedModelError):
-        return True
-    hopeless = {
-        ProviderErrorKind.AUTH,
-        ProviderErrorKind.NO_KEY,
-        ProviderErrorKind.NOT_FOUND,
-        ProviderErrorKind.BILLING,
-    }
-    return isinstance(exc, ProviderError) and exc.kind in hopeless
 
 
 def _text(summary: dict[str, Any]) -> str:

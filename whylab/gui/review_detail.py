@@ -1,8 +1,9 @@
 """The review screen's detail view: one row's two answers side by side, word-diffed.
 
-Each side shows its verdict with its provenance (automatic classifier, LLM
-judge, human reviewer and who), the response and the self-explanation with the
-words that differ from the other side shaded and the verdict's evidence
+Each side shows its verdict with its provenance (automatic classifier with its
+source and confidence, each LLM judge with its model, prompt hash and
+confidence, each human reviewer) and which one counts, the response and the
+self-explanation with the words that differ from the other side shaded and the verdict's evidence
 underlined, the exact system prompt behind a toggle, the tags and the notes.
 Everything from the model is escaped (whylab.gui.review_diff) and shown in
 `SafeTextBrowser`s, which never load a resource or follow a link.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
@@ -29,12 +30,19 @@ from PySide6.QtWidgets import (
 from sqlite_utils import Database
 
 from whylab.core.models import ConfigName
+from whylab.core.storage.review_models import Label
+from whylab.core.storage.review_sql import JUDGE
 from whylab.core.storage.reviews import ReviewRow, ReviewSide, TagDefinition
+from whylab.core.verdict.judge_store import EVIDENCE_FLAG
 from whylab.gui.render import SafeTextBrowser
 from whylab.gui.review_cells import current_theme
 from whylab.gui.review_diff import diff_html, evidence_span
 from whylab.gui.style import named, repolish
 
+JUDGE_SQL = (
+    "SELECT trial_id, author, template_hash, confidence FROM labels "
+    "WHERE source = 'judge' AND trial_id IN ({marks})"
+)
 TRIAL_SQL = (
     "SELECT id, response, explanation, system_prompt, verdict_confidence, verdict_evidence, "
     "verdict_span_json, verdict_source, consistency_reason, model_reported, model, error "
@@ -56,6 +64,13 @@ class TrialText:
     consistency_reason: str = ""
     model: str = ""
     error: str = ""
+    judges: tuple[tuple[str, str | None, float | None], ...] = ()
+    """(judge author, prompt hash, confidence) of each judge label on the trial."""
+
+    def judge_provenance(self, author: str) -> tuple[str | None, float | None]:
+        """The prompt hash and confidence of one judge's label (None: not recorded)."""
+        found = [(h, c) for who, h, c in self.judges if who == author]
+        return found[0] if found else (None, None)
 
 
 def load_texts(db: Database, trial_ids: list[str]) -> dict[str, TrialText]:
@@ -78,21 +93,58 @@ def load_texts(db: Database, trial_ids: list[str]) -> dict[str, TrialText]:
             model=row["model_reported"] or row["model"] or "",
             error=row["error"] or "",
         )
+    judges: dict[str, list[tuple[str, str | None, float | None]]] = {}
+    for row in db.query(JUDGE_SQL.format(marks=",".join("?" * len(trial_ids))), trial_ids):
+        judges.setdefault(row["trial_id"], []).append(
+            (row["author"], row["template_hash"], row["confidence"])
+        )
+    for trial_id, found_judges in judges.items():
+        if trial_id in found:
+            found[trial_id] = replace(found[trial_id], judges=tuple(found_judges))
     return found
 
 
 def provenance(side: ReviewSide, text: TrialText) -> str:
-    """Every label on a side and who gave it, one per line (plain text)."""
+    """Every label on a side, who gave it and which one counts, one per line (plain text).
+
+    The precedence is the analysis's: a human override counts, else the automatic
+    classifier; judge labels are shown for review but never decide.
+    """
     auto = side.verdict.label if side.verdict else "none"
-    sure = f", {text.confidence:.0%}" if text.confidence else ""
+    sure = f", {text.confidence:.0%}" if text.confidence is not None else ""
     lines = [f"Automatic classifier: {auto} ({text.source or 'classifier'}{sure})"]
     for label in side.labels:
-        who = "Human" if label.source == "human" else "Judge"
-        lines.append(f"{who} {label.author}: {label.verdict.label}  ·  {label.created_at[:16]}")
+        when = label.created_at[:16].replace("T", " ")
+        if label.source == JUDGE:
+            lines.append(judge_line(label, text, when))
+        else:
+            lines.append(f"Human {label.author}: {label.verdict.label}  ·  {when}")
     human = side.human
-    decided = f"human override by {human.author}" if human else "the automatic classifier"
+    if human:
+        decided = f"human override by {human.author}"
+    elif side.judge:
+        decided = "the automatic classifier; judge labels are advisory and never override it"
+    else:
+        decided = "the automatic classifier"
     lines.append(f"Counts as: {side.effective.label if side.effective else '—'} ({decided})")
     return "\n".join(lines)
+
+
+def judge_line(label: Label, text: TrialText, when: str) -> str:
+    """A judge label: its model, verdict, confidence, prompt hash, and its quote and reason."""
+    digest, confidence = text.judge_provenance(label.author)
+    parts = [f"Judge {label.author.removeprefix(JUDGE + ':')}: {label.verdict.label}"]
+    if confidence is not None:
+        parts.append(f"{confidence:.0%} sure")
+    parts.append(f"prompt {digest}" if digest else "prompt not recorded")
+    reasoning = label.reasoning.removeprefix(EVIDENCE_FLAG)
+    if label.reasoning.startswith(EVIDENCE_FLAG):
+        parts.append("quote not found in the answer")
+    parts.append(when)
+    why = " ".join(
+        part for part in (f"“{label.evidence}”" if label.evidence else "", reasoning) if part
+    )
+    return "  ·  ".join(parts) + (f"\n    {why[:240]}" if why else "")
 
 
 class NoteEditor(QPlainTextEdit):

@@ -24,10 +24,12 @@ from sqlite_utils import Database
 
 from whylab.core.errors import BadInputError
 from whylab.core.settings import Settings
+from whylab.core.storage import Store
 from whylab.core.storage.db import open_db
 from whylab.core.storage.reviews import ReviewStore
 from whylab.gui.analysis_view import AnalysisView
 from whylab.gui.errors import ErrorReporter
+from whylab.gui.judge_dialog import JudgeDialog
 from whylab.gui.report_export import ReportExportDialog
 from whylab.gui.review_model import ReviewTableModel
 from whylab.gui.review_table import HELP
@@ -69,6 +71,7 @@ class ReviewWindow(QMainWindow):
         self.db_path = Path(db_path)
         self.run_id = run_id
         self.reviewer = settings.reviewer
+        self.settings = settings
         self.errors = errors or ErrorReporter(parent=self)
         self._own_writer = writer is None
         self.writer = writer if writer is not None else open_db(self.db_path)
@@ -95,6 +98,7 @@ class ReviewWindow(QMainWindow):
         self._others = others
         self.export_dialog: ReportExportDialog | None = None
         self.tag_dialog: TagManagerDialog | None = None
+        self.judge_dialog: JudgeDialog | None = None
         self._build_actions()
         self.message = named(QLabel(HELP), "meta")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
@@ -131,7 +135,14 @@ class ReviewWindow(QMainWindow):
         self.export_action = QAction("Export report…", self)
         self.export_action.setShortcut(QKeySequence("Ctrl+E"))
         self.export_action.triggered.connect(self.open_export)
-        for action in (self.queue_action, self.tags_action, self.export_action):
+        self.judge_action = QAction("Judge this run…", self)
+        self.judge_action.setToolTip(
+            "Have an LLM judge label this run's trials; where it and the classifier "
+            "disagree, the trial joins the Disagreements queue"
+        )
+        self.judge_action.triggered.connect(self.open_judge)
+        actions = (self.queue_action, self.tags_action, self.judge_action, self.export_action)
+        for action in actions:
             bar.addAction(action)
             self.addAction(action)
 
@@ -167,6 +178,26 @@ class ReviewWindow(QMainWindow):
         self.export_dialog.open()
         return self.export_dialog
 
+    @Slot()
+    def open_judge(self) -> JudgeDialog:
+        """Show the judge dialog for this run (non-blocking; labels go through `writer`)."""
+        if self.judge_dialog is None:
+            store = Store(self.writer, self.db_path)
+            self.judge_dialog = JudgeDialog(
+                store, self.settings, self.run_id, self, errors=self.errors
+            )
+            self.judge_dialog.judgingFinished.connect(self._on_judged)
+        self.judge_dialog.open()
+        return self.judge_dialog
+
+    @Slot()
+    def _on_judged(self) -> None:
+        """New judge labels: reload the rows (the queue too) and the analysis when next shown."""
+        self.review.set_queue_mode(self.queue_action.isChecked())
+        self.analysis.analysis = None
+        if self.tabs.currentIndex() == ANALYSIS_TAB and not self.analysis.busy:
+            self.analysis.refresh()
+
     @Slot(int)
     def _on_tab(self, index: int) -> None:
         if index == ANALYSIS_TAB and self.analysis.analysis is None and not self.analysis.busy:
@@ -179,6 +210,8 @@ class ReviewWindow(QMainWindow):
         focused = self.focusWidget()
         if focused is not None:
             focused.clearFocus()  # a note editor saves when it loses focus
+        if self.judge_dialog is not None:
+            self.judge_dialog.finish_now()  # answers already on their way are saved first
         self.pool.waitForDone()
         self.model.close()
         if self._own_writer:

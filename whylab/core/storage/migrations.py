@@ -266,6 +266,19 @@ def _create_fts(db: Database, fts: str, table: str, columns: tuple[str, ...]) ->
     )
 
 
+@migrations()
+def m005_label_provenance(db: Database) -> None:
+    """Judge-label provenance: the judge prompt's hash and the judge's confidence.
+
+    Both stay NULL on human labels and on judge labels written before this
+    migration. Added with ALTER TABLE ADD COLUMN (nullable, no default): SQLite
+    does that in place, so the table, its rows and its index are untouched.
+    """
+    labels = db.table("labels")
+    labels.add_column("template_hash", str)
+    labels.add_column("confidence", float)
+
+
 def known_migration_names() -> set[str]:
     """Names of every migration this build knows (a file with others is newer)."""
     return {m.name for m in migrations.pending(Database(memory=True))}

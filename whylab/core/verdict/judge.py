@@ -17,18 +17,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from whylab.core.errors import BadInputError, UserError
+from whylab.core.errors import (
+    BadInputError,
+    EmbeddedModelError,
+    ProviderError,
+    ProviderErrorKind,
+    UserError,
+)
 from whylab.core.models import ChatRequest, GenerationParams, Message, Verdict
-from whylab.core.paths import resources_dir
+from whylab.core.paths import data_dir, resources_dir
 from whylab.core.providers.base import Provider
 
 PROMPT_SLOT: Final = "{{prompt}}"
@@ -71,13 +79,19 @@ class JudgeReplyError(ValueError):
 
 
 class JudgeVerdict(BaseModel):
-    """The judge's structured answer: a verdict (required), a quote and a short reason."""
+    """The judge's structured answer: a verdict (required), a quote and a short reason.
+
+    A template may also ask for a ``confidence``; it is optional and forgiving (a
+    0-1 number, a percentage, or None when missing or unreadable), since a bad
+    confidence should not cost a good verdict.
+    """
 
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
     verdict: Verdict
     evidence: str = ""
     reasoning: str = ""
+    confidence: float | None = None
 
     @field_validator("verdict", mode="before")
     @classmethod
@@ -91,6 +105,29 @@ class JudgeVerdict(BaseModel):
     @classmethod
     def _none_is_empty(cls, value: object) -> object:
         return "" if value is None else value
+
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _as_fraction(cls, value: object) -> float | None:
+        return read_confidence(value)
+
+
+def read_confidence(value: object) -> float | None:
+    """A confidence as a 0-1 fraction: 0.8, "0.8", 80 and "80%" all give 0.8; else None."""
+    if isinstance(value, str):
+        text = value.strip()
+        percent = text.endswith("%")
+        try:
+            number = float(text.removesuffix("%").strip())
+        except ValueError:
+            return None
+        value = number / 100 if percent else number
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    if 1 < number <= 100:
+        number /= 100
+    return number if 0 <= number <= 1 else None
 
 
 class JudgeOutcome(BaseModel):
@@ -123,10 +160,19 @@ class JudgeTemplate:
             text = target.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise BadInputError(f"cannot read the judge template: {exc}", target) from exc
+        return cls.from_text(text, "default" if path is None else str(path), where=target)
+
+    @classmethod
+    def from_text(cls, text: str, source: str, *, where: Path | None = None) -> JudgeTemplate:
+        """A template from text (an edit in the GUI, a file read).
+
+        Raises:
+            BadInputError: the text lacks a placeholder.
+        """
         missing = [slot for slot in (PROMPT_SLOT, RESPONSE_SLOT) if slot not in text]
         if missing:
-            raise BadInputError(f"the judge template must contain {' and '.join(missing)}", target)
-        return cls(text, "default" if path is None else str(path))
+            raise BadInputError(f"the judge template must contain {' and '.join(missing)}", where)
+        return cls(text, source)
 
     @property
     def hash(self) -> str:
@@ -142,6 +188,45 @@ class JudgeTemplate:
 def default_template_path() -> Path:
     """The built-in judge template, ``resources/judge/default.md``."""
     return resources_dir() / "judge" / "default.md"
+
+
+def user_template_path() -> Path:
+    """Where the user's own judge template is kept: beside the settings, in the data folder."""
+    return data_dir() / "judge-template.md"
+
+
+def load_user_template() -> JudgeTemplate:
+    """The user's saved template, else the built-in default.
+
+    Raises:
+        BadInputError: the saved file cannot be read or lacks a placeholder (it is
+            left alone, so the user can fix it; `reset_user_template` removes it).
+    """
+    path = user_template_path()
+    return JudgeTemplate.load(path if path.exists() else None)
+
+
+def save_user_template(text: str) -> JudgeTemplate:
+    """Check and save the user's template atomically; the returned template has its hash.
+
+    Raises:
+        BadInputError: the text lacks a placeholder, or the file cannot be written.
+    """
+    path = user_template_path()
+    template = JudgeTemplate.from_text(text, str(path), where=path)
+    partial = path.with_name(path.name + ".tmp")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        raise BadInputError(f"cannot save the judge template: {exc}", path) from exc
+    return template
+
+
+def reset_user_template() -> JudgeTemplate:
+    """Forget the user's template (the built-in default is used again)."""
+    user_template_path().unlink(missing_ok=True)
+    return JudgeTemplate.load()
 
 
 def _fit(response: str) -> str:
@@ -286,3 +371,85 @@ class Judge:
 def judge_author(kind: str, model: str) -> str:
     """The label author for a judge: ``judge:<provider>/<model>``."""
     return f"judge:{kind}/{model}"
+
+
+# --- judging many responses ---
+
+_HOPELESS: Final = {
+    ProviderErrorKind.AUTH,
+    ProviderErrorKind.NO_KEY,
+    ProviderErrorKind.NOT_FOUND,
+    ProviderErrorKind.BILLING,
+}
+
+
+class JudgeJob(NamedTuple):
+    """One response to judge; `key` (a trial id) comes back with its result."""
+
+    key: str
+    prompt: str
+    response: str
+
+
+@dataclass(frozen=True)
+class JudgeResult:
+    """What judging one job gave: an outcome, or the error that prevented one."""
+
+    key: str
+    outcome: JudgeOutcome | None = None
+    error: UserError | None = None
+
+
+class CancelCheck(Protocol):
+    """Anything with a thread-safe ``cancelled`` flag (the runner's CancelToken)."""
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether the work should stop."""
+        ...
+
+
+def judge_many(
+    judge: Judge, jobs: Sequence[JudgeJob], *, workers: int = 1, cancel: CancelCheck | None = None
+) -> Iterator[JudgeResult]:
+    """Judge each job on a small thread pool, yielding each result as it completes.
+
+    A job whose judge gives no verdict, or whose call fails, yields a result with
+    its `error` (never a verdict). Cancelling, or an error every further call
+    would repeat (`stops_judging`), drops the jobs not yet started; the calls
+    already in flight are paid for, so their results are still yielded. Other
+    exceptions (bugs) propagate. The caller stores each outcome as it arrives.
+    """
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="whylab-judge")
+    try:
+        waiting = list(reversed(jobs))
+        running: dict[Future[JudgeOutcome], JudgeJob] = {}
+        stopping = False
+        while waiting or running:
+            stopping = stopping or (cancel is not None and cancel.cancelled)
+            while waiting and not stopping and len(running) < max(1, workers):
+                job = waiting.pop()
+                running[pool.submit(judge.judge, job.prompt, job.response)] = job
+            if not running:
+                break
+            done, _pending = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
+            for future in done:
+                result = _result(running.pop(future), future)
+                stopping = stopping or (result.error is not None and stops_judging(result.error))
+                yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _result(job: JudgeJob, future: Future[JudgeOutcome]) -> JudgeResult:
+    try:
+        return JudgeResult(job.key, outcome=future.result())
+    except UserError as exc:  # JudgeError, ProviderError, EmbeddedModelError
+        return JudgeResult(job.key, error=exc)
+
+
+def stops_judging(exc: UserError) -> bool:
+    """Whether every further call will fail the same way (no key, bad model, no server)."""
+    if isinstance(exc, EmbeddedModelError):
+        return True
+    return isinstance(exc, ProviderError) and exc.kind in _HOPELESS
