@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, NamedTuple, Protocol
+from typing import Final, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -38,6 +38,7 @@ from whylab.core.errors import (
 from whylab.core.models import ChatRequest, GenerationParams, Message, Verdict
 from whylab.core.paths import data_dir, resources_dir
 from whylab.core.providers.base import Provider
+from whylab.core.verdict.reply_json import json_objects
 
 PROMPT_SLOT: Final = "{{prompt}}"
 RESPONSE_SLOT: Final = "{{response}}"
@@ -47,7 +48,6 @@ MAX_RESPONSE_CHARS: Final = 8000
 MAX_REPLY_CHARS: Final = 20_000
 JUDGE_MAX_TOKENS: Final = 400
 _SLOT = re.compile(r"\{\{(prompt|response)\}\}")
-_FENCE = re.compile(r"```[A-Za-z]*[ \t]*\n?(.*?)```", re.DOTALL)
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 _ELLIPSIS = re.compile(r"\.\.\.+")
 _STRIP = " \t\n\"'`.,;:!?"
@@ -246,7 +246,7 @@ def parse_reply(text: str) -> JudgeVerdict:
         JudgeReplyError: no JSON object, no verdict, an unknown verdict, conflicting
             verdicts, or fields of the wrong type.
     """
-    objects = list(_json_objects(text[:MAX_REPLY_CHARS]))
+    objects = list(json_objects(text[:MAX_REPLY_CHARS]))
     if not objects:
         raise JudgeReplyError("it contained no JSON object")
     with_verdict = [o for o in objects if "verdict" in o]
@@ -258,20 +258,6 @@ def parse_reply(text: str) -> JudgeVerdict:
         return JudgeVerdict.model_validate(with_verdict[0])
     except ValidationError as exc:
         raise JudgeReplyError(_validation_reason(exc)) from exc
-
-
-def _json_objects(text: str) -> Iterator[dict[str, Any]]:
-    """JSON objects in fenced blocks first, then anywhere in the text."""
-    decoder = json.JSONDecoder()
-    chunks = [m.group(1) for m in _FENCE.finditer(text)] + [text]
-    for chunk in chunks:
-        for brace in re.finditer(r"\{", chunk):
-            try:
-                found, _end = decoder.raw_decode(chunk, brace.start())
-            except json.JSONDecodeError:
-                continue
-            if isinstance(found, dict):
-                yield found
 
 
 def _validation_reason(exc: ValidationError) -> str:
