@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg  # type: ignore[import-untyped]
 from pyqtgraph import exporters
-from PySide6.QtCore import QRect, QRectF
+from PySide6.QtCore import QCoreApplication, QEvent, QRect, QRectF
 from PySide6.QtGui import QFont, QFontMetrics, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -185,6 +185,7 @@ def export_chart(chart: ChartBox, path: Path) -> Path:
         raise BadInputError(f"Save charts as .png or .svg, not {path.name!r}.")
     if not path.parent.is_dir():
         raise BadInputError(f"Cannot write {path}: the folder {path.parent} does not exist.")
+    _settle(chart)
     if suffix == ".png":
         exporter = exporters.ImageExporter(chart.plot_item)
         exporter.parameters()["width"] = EXPORT_WIDTH
@@ -198,6 +199,14 @@ def export_chart(chart: ChartBox, path: Path) -> Path:
         log.info("pyqtgraph's SVG exporter failed; using QSvgGenerator for %s", path)
         _svg_with_qt(chart, path)
     return path
+
+
+def _settle(chart: ChartBox) -> None:
+    """Apply pending layout now: an export right after drawing would otherwise see the axes
+    at their old size, and pyqtgraph drops tick labels that do not fit."""
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+    chart.plot_item.layout.activate()
+    chart.plot_item.getViewBox().updateViewRange()
 
 
 def _svg_with_qt(chart: ChartBox, path: Path) -> None:
