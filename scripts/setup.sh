@@ -166,8 +166,11 @@ main() {
     setup_system
     setup_venv
     if ((venv_only == 0)); then
+        # The download is network-bound and the build CPU-bound: overlap them.
+        setup_model &
+        local model_pid=$!
         setup_llama_server
-        setup_model
+        wait "$model_pid" || die "fetching the model failed (see above)"
     fi
     say "done in $((SECONDS - started)) s"
 }
