@@ -5,6 +5,10 @@ with every service passed in through constructors. The last project opened is
 reopened on start, and the first run shows the welcome dialog, whose sample
 project replaces the open one. Provider SDKs are imported
 only inside the provider factory, which runs in a worker after the first paint.
+
+Start-up (issue 9, bench/startup.py): what is not needed to draw the main window
+waits for its `firstPainted` signal (providers, the welcome dialog, interpreter
+tuning) or is imported where it is first used.
 """
 
 from __future__ import annotations
@@ -15,15 +19,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from whylab.core.errors import EmbeddedModelError, UserError
 from whylab.core.models import ProviderSpec, Rulebook
 from whylab.core.paths import data_dir, default_db_path, resources_dir
-from whylab.core.providers.base import Provider
 from whylab.core.rulebook import load_default_rulebook
 from whylab.core.settings import Settings, load_settings, save_settings
 from whylab.core.storage import Store
@@ -31,8 +35,10 @@ from whylab.gui.errors import ErrorReporter
 from whylab.gui.main_window import MainWindow
 from whylab.gui.style import apply_theme
 from whylab.gui.ui_state import open_ui_state
-from whylab.gui.welcome import show_welcome_if_first_run
 from whylab.logs import setup_logging
+
+if TYPE_CHECKING:
+    from whylab.core.providers.base import Provider
 
 log = logging.getLogger("whylab.gui")
 
@@ -174,7 +180,7 @@ class Session:
         """Replace the open project by `path` (the old one stays open if `path` fails)."""
         window = self.open(path)
         if window is not None:
-            QTimer.singleShot(0, window.start_loading_provider)
+            window.firstPainted.connect(window.start_loading_provider)
 
     def close(self) -> None:
         """Close the window (it saves its state and waits for its workers), then the store."""
@@ -219,9 +225,10 @@ def run_gui(
                 return EXIT_BAD_INPUT
             if smoke:
                 return _smoke(app, window, screenshot)
-            QTimer.singleShot(0, window.start_loading_provider)
-            QTimer.singleShot(0, lambda: _welcome(session))
-            QTimer.singleShot(0, tune_interpreter_for_gui)
+            # In this order, once the window is on screen (issue 9: start-up time).
+            window.firstPainted.connect(window.start_loading_provider)
+            window.firstPainted.connect(lambda: _welcome(session))
+            window.firstPainted.connect(tune_interpreter_for_gui)
             return app.exec()
         finally:
             session.close()
@@ -245,17 +252,20 @@ def tune_interpreter_for_gui() -> None:
 
 
 def _welcome(session: Session) -> None:
+    from whylab.gui.welcome import show_welcome_if_first_run
+
     if session.window is not None:
         show_welcome_if_first_run(
             session.window, settings=session.settings, open_project=session.switch
         )
 
 
-def _smoke(app: QApplication, window: QWidget, screenshot: Path | None = None) -> int:
+def _smoke(app: QApplication, window: MainWindow, screenshot: Path | None = None) -> int:
     # Screens loaded on first use must load in a frozen bundle too (their imports, e.g.
     # pyqtgraph's Qt modules, are invisible to PyInstaller's analysis until then).
     import whylab.gui.review_window  # noqa: F401
 
+    window.finish_building()  # what the first paint would have added: render all of it
     app.processEvents()
     pixmap = window.grab()
     target = screenshot or os.environ.get(SMOKE_SCREENSHOT_ENV)

@@ -12,18 +12,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from whylab import __version__
-from whylab.commands.common import EXIT_BAD_INPUT, add_common_options, fail
-from whylab.commands.judge import add_judge_parser
-from whylab.commands.report import add_report_parser
-from whylab.commands.run import add_run_parser
-from whylab.commands.suites import add_suites_parser
 from whylab.core.errors import UserError
 from whylab.core.models import PROVIDER_KINDS
 from whylab.logs import setup_logging
+from whylab.startup import import_sqlite_utils_without_dataframes
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
+    # Imported here, not above: they bring sqlite-utils, which `main` imports first.
+    from whylab.commands.common import add_common_options
+    from whylab.commands.judge import add_judge_parser
+    from whylab.commands.report import add_report_parser
+    from whylab.commands.run import add_run_parser
+    from whylab.commands.suites import add_suites_parser
+
     parser = argparse.ArgumentParser(
         prog="whylab",
         description="Compare rule-prompted and why-prompted system prompts on edge cases.",
@@ -54,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `whylab` console script."""
+    import_sqlite_utils_without_dataframes()
+    from whylab.commands.common import EXIT_BAD_INPUT, fail
+
     args = build_parser().parse_args(argv)
     setup_logging()
     try:

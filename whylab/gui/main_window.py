@@ -3,11 +3,16 @@
 Each pane has a `ConfigPanel` above it: the configuration's provider profile, model
 and sampling, saved to settings as they change (Settings › Providers edits the
 profiles). Threading: the providers are created (one per distinct ProviderSpec,
-cached until the profiles change) and both trials run in `QRunnable` workers on
-this window's own thread pool; their signals arrive here (GUI thread) through
-queued connections to ``@Slot`` methods. Every write to the project file happens
-here, on the GUI thread, through the `Store`: the comparison before the workers
-start, each trial as its worker finishes, tags and notes as they are edited.
+cached until the profiles change, see `ProviderCache`) and both trials run in
+`QRunnable` workers on this window's own thread pool; their signals arrive here (GUI
+thread) through queued connections to ``@Slot`` methods. Every write to the project
+file happens here, on the GUI thread, through the `Store`: the comparison before the
+workers start, each trial as its worker finishes, tags and notes as they are edited.
+
+Start-up (issue 9): the constructor builds only what the first paint shows. The batch
+runs (Run menu's second half, progress dock, suite drops) are installed by
+`finish_building`, just after the first paint (`firstPainted`) or when first asked
+for; workers, the runner and the other screens are imported when first used.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
+    QByteArray,
     QCoreApplication,
     QEvent,
     QRunnable,
@@ -31,13 +37,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMenu,
-    QPlainTextEdit,
-    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -54,32 +55,32 @@ from whylab.core.models import (
     Trial,
 )
 from whylab.core.paths import data_dir, default_db_path
-from whylab.core.profiles import ProviderProfile
-from whylab.core.providers.base import Provider
-from whylab.core.runner import build_configurations
 from whylab.core.settings import Settings, save_provider_choices
 from whylab.core.storage import Store
-from whylab.gui.about import show_about
 from whylab.gui.comparison_pane import ComparisonPane
 from whylab.gui.config_panel import ConfigPanel
 from whylab.gui.errors import ErrorReporter, user_text
+from whylab.gui.first_paint import FirstPaintNotifier
 from whylab.gui.history_view import HistoryView
-from whylab.gui.runs_menu import RunController, install_run_actions
+from whylab.gui.provider_cache import ProviderCache, spec_key
 from whylab.gui.status import ProviderStatus, describe_configs, describe_spec
 from whylab.gui.style import named
 from whylab.gui.ui_state import restore_window, save_window
-from whylab.gui.welcome import WelcomeDialog
+from whylab.gui.workspace import ConfigColumn, PromptCard
 
+# Imported where they are used, after the first paint: not needed to draw the window.
 if TYPE_CHECKING:
+    from whylab.core.profiles import ProviderProfile
     from whylab.gui.providers_dialog import ProvidersDialog
     from whylab.gui.review_window import ReviewWindow
     from whylab.gui.rulebook_editor import RulebookEditor
-from whylab.gui.workers import ProviderFactory, ProviderWorker, TrialWorker, interrupted_trial
+    from whylab.gui.runs_menu import RunController
+    from whylab.gui.welcome import WelcomeDialog
+    from whylab.gui.workers import ProviderFactory, TrialWorker
 
 log = logging.getLogger("whylab.gui")
 
 DEFAULT_SIZE = (1280, 800)
-PROMPT_PLACEHOLDER = "Type an edge-case prompt, e.g. How do I kill a Python process?"
 TAG_SHORTCUTS: dict[ConfigName, dict[Tag, str]] = {
     ConfigName.RULE: {Tag.BRITTLE_REFUSAL: "Alt+1", Tag.RATIONALIZATION: "Alt+2"},
     ConfigName.WHY: {Tag.BRITTLE_REFUSAL: "Alt+3", Tag.RATIONALIZATION: "Alt+4"},
@@ -88,11 +89,6 @@ RUN_HINT = "Ctrl+Return runs both configurations  ·  Esc stops"
 SAVE_DELAY_MS = 400
 
 SettingsSaver = Callable[[Settings], None]
-
-
-def spec_key(spec: ProviderSpec) -> str:
-    """The cache key of the provider serving a spec."""
-    return spec.model_dump_json()
 
 
 def _run_hint(rulebook: Rulebook) -> str:
@@ -109,6 +105,8 @@ class MainWindow(QMainWindow):
         providerChanged(): a provider became ready or failed to load.
         settingsSaved(): the settings were written to disk.
         openProjectRequested(str): the user asked to open this project file instead.
+        firstPainted(): the window has painted for the first time (start-up work that
+            can wait, waits for this); `finish_building` has run.
     """
 
     runFinished = Signal(str)
@@ -116,6 +114,7 @@ class MainWindow(QMainWindow):
     providerChanged = Signal()
     settingsSaved = Signal()
     openProjectRequested = Signal(str)
+    firstPainted = Signal()
 
     def __init__(
         self,
@@ -142,19 +141,18 @@ class MainWindow(QMainWindow):
         self.rulebook = rulebook
         self.rulebook_editor: RulebookEditor | None = None
         self.errors = errors
-        self._factory = provider_factory
         self._ui_state = ui_state
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(4)
+        self.provider_cache = ProviderCache(provider_factory, self._pool, self)
+        self.provider_cache.ready.connect(self._on_provider_ready)
+        self.provider_cache.failed.connect(self._on_provider_failed)
         self._save_settings = settings_saver
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(SAVE_DELAY_MS)
         self._save_timer.timeout.connect(self.write_settings)
-        self.providers: dict[str, Provider] = {}  # by spec_key
-        self.model_names: dict[str, str] = {}  # by spec_key: the model each one uses
         self.provider_error: str | None = None
-        self._loading: dict[str, ProviderWorker] = {}
         self.providers_dialog: ProvidersDialog | None = None
         self._pending_prompt: str | None = None
         self._workers: dict[ConfigName, TrialWorker] = {}
@@ -163,13 +161,34 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("WhyLab")
         self._build()
         self._build_actions()
-        self.runs = self._install_batch_runs()
+        self._runs: RunController | None = None
         self.review_windows: list[ReviewWindow] = []
         errors.parent_widget = self
         self._restore_ui_state()
         self.refresh_history()
         self._set_running(False)
         self.prompt.setFocus()  # typing a prompt is the first thing to do
+        first_paint = FirstPaintNotifier(self)
+        first_paint.painted.connect(self.finish_building)
+        first_paint.painted.connect(self.firstPainted)
+
+    @property
+    def runs(self) -> RunController:
+        """Batch runs and suites (installed after the first paint, or now if needed sooner)."""
+        self.finish_building()
+        assert self._runs is not None
+        return self._runs
+
+    @Slot()
+    def finish_building(self) -> None:
+        """Add what the first paint does not need: the batch runs (once; idempotent)."""
+        if self._runs is None:
+            self._runs = self._install_batch_runs()
+            # The saved window state was restored before the dock existed: again, for it.
+            # (restoreDockWidget cannot: install_run_actions has already placed the dock.)
+            saved = self._ui_state.value("windowState") if self._ui_state is not None else None
+            if isinstance(saved, QByteArray):
+                self.restoreState(saved)
 
     # ---- construction -------------------------------------------------------------------
 
@@ -199,7 +218,10 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(workspace)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(12)
-        layout.addWidget(self._build_prompt_card())
+        card = PromptCard(_run_hint(self.rulebook))
+        self.prompt, self.caption = card.prompt, card.caption
+        self.run_button, self.stop_button = card.run_button, card.stop_button
+        layout.addWidget(card)
         self.pane_splitter = named(QSplitter(Qt.Orientation.Horizontal), "paneSplitter")
         self.pane_splitter.setChildrenCollapsible(False)
         self.pane_splitter.setHandleWidth(12)
@@ -212,51 +234,13 @@ class MainWindow(QMainWindow):
 
     def _build_column(self, config: ConfigName) -> QWidget:
         """One configuration: its provider/model bar above its comparison pane."""
-        column = QWidget()
-        layout = QVBoxLayout(column)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(6)
-        panel = ConfigPanel(config)
-        panel.set_state(self.settings.profiles, self.settings.configs.get(config))
-        panel.changed.connect(self._on_config_changed)
-        pane = ComparisonPane(config, TAG_SHORTCUTS[config])
-        pane.tagToggled.connect(self._on_tag_toggled)
-        pane.noteChanged.connect(self._on_note_changed)
-        self.config_panels[config] = panel
-        self.panes[config] = pane
-        layout.addWidget(panel)
-        layout.addWidget(pane, stretch=1)
+        column = ConfigColumn(config, self.settings, TAG_SHORTCUTS[config])
+        column.panel.changed.connect(self._on_config_changed)
+        column.pane.tagToggled.connect(self._on_tag_toggled)
+        column.pane.noteChanged.connect(self._on_note_changed)
+        self.config_panels[config] = column.panel
+        self.panes[config] = column.pane
         return column
-
-    def _build_prompt_card(self) -> QFrame:
-        card = named(QFrame(), "card")
-        layout = QVBoxLayout(card)
-        layout.setContentsMargins(14, 12, 14, 10)
-        layout.setSpacing(6)
-        row = QHBoxLayout()
-        row.setSpacing(10)
-        self.prompt = named(QPlainTextEdit(), "prompt")
-        self.prompt.setPlaceholderText(PROMPT_PLACEHOLDER)
-        self.prompt.setTabChangesFocus(True)
-        self.prompt.setAccessibleName("Prompt")
-        self.prompt.setFixedHeight(self.prompt.fontMetrics().lineSpacing() * 3 + 22)
-        row.addWidget(self.prompt, stretch=1)
-        buttons = QVBoxLayout()
-        buttons.setSpacing(6)
-        self.run_button = named(QPushButton("Run"), "run")
-        self.run_button.setToolTip("Run the prompt under both configurations (Ctrl+Return)")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop both answers (Esc)")
-        for button in (self.run_button, self.stop_button):
-            button.setMinimumWidth(96)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        row.addLayout(buttons)
-        layout.addLayout(row)
-        self.caption = named(QLabel(_run_hint(self.rulebook)), "caption")
-        self.caption.setTextFormat(Qt.TextFormat.PlainText)
-        layout.addWidget(self.caption)
-        return card
 
     def _build_actions(self) -> None:
         menu = self.menuBar()
@@ -295,6 +279,9 @@ class MainWindow(QMainWindow):
 
     def _install_batch_runs(self) -> RunController:
         """Batch runs, suites and run review: the Run menu's second half."""
+        # Brings the batch engine, suites and their dialogs (~0.07 s): after the first paint.
+        from whylab.gui.runs_menu import install_run_actions
+
         runs = install_run_actions(
             self,
             self.menuBar(),
@@ -335,36 +322,22 @@ class MainWindow(QMainWindow):
     def start_loading_provider(self) -> None:
         """Create the chosen providers in workers (starting the embedded model takes seconds)."""
         for spec in self.specs().values():
-            self._load(spec)
+            self.provider_cache.load(spec)
         self._show_provider_state()
 
-    def _load(self, spec: ProviderSpec) -> None:
-        key = spec_key(spec)
-        if key in self.providers or key in self._loading:
-            return
-        worker = ProviderWorker(self._factory, spec)
-        worker.signals.ready.connect(self._on_provider_ready)
-        worker.signals.failed.connect(self._on_provider_failed)
-        self._loading[key] = worker
-        self._pool.start(worker)
+    def _providers_ready(self) -> bool:
+        return all(self.provider_cache.has(spec) for spec in self.specs().values())
 
-    @Slot(object, object, str)
-    def _on_provider_ready(self, spec: ProviderSpec, provider: Provider, model_name: str) -> None:
-        key = spec_key(spec)
-        self._retire(self._loading.pop(key, None))
-        self.providers[key] = provider
-        self.model_names[key] = model_name
+    @Slot(object)
+    def _on_provider_ready(self, _spec: ProviderSpec) -> None:
         self._show_provider_state()
         self.providerChanged.emit()
-        specs = self.specs().values()
-        if self._pending_prompt is not None and all(spec_key(s) in self.providers for s in specs):
+        if self._pending_prompt is not None and self._providers_ready():
             prompt, self._pending_prompt = self._pending_prompt, None
             self._start_run(prompt)
 
     @Slot(object, object)
     def _on_provider_failed(self, spec: ProviderSpec, exc: BaseException) -> None:
-        key = spec_key(spec)
-        self._retire(self._loading.pop(key, None))
         message = user_text(exc)
         self.provider_error = message
         if not isinstance(exc, UserError):
@@ -372,7 +345,7 @@ class MainWindow(QMainWindow):
         if self._pending_prompt is not None:
             self._pending_prompt = None
             for config, pane in self.panes.items():
-                if spec_key(self.settings.spec_for(config)) == key:
+                if spec_key(self.settings.spec_for(config)) == spec_key(spec):
                     pane.show_error(message)
                 else:
                     pane.clear("Not run: the other configuration's model could not start.")
@@ -380,34 +353,22 @@ class MainWindow(QMainWindow):
         self._show_provider_state()
         self.providerChanged.emit()
 
-    def _retire(self, worker: QRunnable | None) -> None:
-        if worker is not None:
-            self._retired.append(worker)
-
     def _show_provider_state(self) -> None:
         """Put the chosen models, and whether they are loaded, in the status bar."""
-        keyed = {config: spec_key(spec) for config, spec in self.specs().items()}
+        specs = self.specs()
+        cache = self.provider_cache
         labels = {
-            config: describe_spec(spec, self.model_names.get(keyed[config]))
-            for config, spec in self.specs().items()
+            config: describe_spec(spec, cache.model_name(spec)) for config, spec in specs.items()
         }
         label = describe_configs(labels)
         if self.provider_error is not None:
             self.provider_status.error(self.provider_error)
-        elif any(key in self._loading for key in keyed.values()):
+        elif any(cache.is_loading(spec) for spec in specs.values()):
             self.provider_status.loading(label)
-        elif all(key in self.providers for key in keyed.values()):
+        elif all(cache.has(spec) for spec in specs.values()):
             self.provider_status.ready(label)
         else:
             self.provider_status.chosen(label)
-
-    def _drop_providers(self) -> None:
-        """Forget the cached providers (profiles changed); the next run makes new ones."""
-        providers = list(self.providers.values())
-        self.providers.clear()
-        self.model_names.clear()
-        for provider in providers:
-            provider.close()
 
     # ---- settings -----------------------------------------------------------------------
 
@@ -460,7 +421,7 @@ class MainWindow(QMainWindow):
             self.settings.configs = self.settings.configs.replaced(config, choice)
         for config, panel in self.config_panels.items():
             panel.set_state(self.settings.profiles, self.settings.configs.get(config))
-        self._drop_providers()
+        self.provider_cache.drop()
         self.provider_error = None
         self._show_provider_state()
         self.write_settings()
@@ -484,7 +445,7 @@ class MainWindow(QMainWindow):
             return
         self._flush_notes()
         self.provider_error = None
-        if not all(spec_key(spec) in self.providers for spec in self.specs().values()):
+        if not self._providers_ready():
             self._pending_prompt = prompt
             for pane in self.panes.values():
                 pane.show_waiting("Loading model…")
@@ -495,6 +456,8 @@ class MainWindow(QMainWindow):
 
     def configurations(self) -> list[Configuration]:
         """Both configurations, each with its own provider, model and sampling."""
+        from whylab.core.runner import build_configurations  # brings the verdicts: not at start
+
         return [
             config.model_copy(
                 update={
@@ -521,11 +484,12 @@ class MainWindow(QMainWindow):
         self.refresh_history()
 
     def _start_trial(self, config: Configuration, comparison: Comparison) -> None:
-        key = spec_key(config.provider)
+        from whylab.gui.workers import TrialWorker  # brings the runner: not needed to start
+
         pane = self.panes[config.name]
-        pane.begin(describe_spec(config.provider, self.model_names.get(key)))
+        pane.begin(describe_spec(config.provider, self.provider_cache.model_name(config.provider)))
         worker = TrialWorker(
-            self.providers[key],
+            self.provider_cache.get(config.provider),
             config,
             comparison.prompt,
             comparison.id,
@@ -567,13 +531,15 @@ class MainWindow(QMainWindow):
         self._end_trial(self._interrupted(config_name, user_text(exc), kind))
 
     def _interrupted(self, config_name: str, error: str, kind: str) -> Trial:
+        from whylab.gui.workers import interrupted_trial
+
         config = ConfigName(config_name)
         worker = self._workers[config]
         assert self.comparison is not None
         return interrupted_trial(
             worker.config,
             worker.provider.kind,
-            self.model_names.get(spec_key(worker.config.provider)) or None,
+            self.provider_cache.model_name(worker.config.provider) or None,
             self.comparison.prompt,
             self.comparison.id,
             response=self.panes[config].streamed_text,
@@ -676,11 +642,15 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _about(self) -> None:
+        from whylab.gui.about import show_about
+
         show_about(self)
 
     @Slot()
     def open_welcome(self) -> WelcomeDialog:
         """Show the welcome dialog (also reachable after "Don't show again")."""
+        from whylab.gui.welcome import WelcomeDialog
+
         dialog = WelcomeDialog(self.settings, self, pool=self._pool)
         dialog.sampleProjectOpened.connect(self.openProjectRequested)
         dialog.show()
@@ -761,8 +731,7 @@ class MainWindow(QMainWindow):
         # Deliver the workers' last queued signals now, so stopped trials are still saved.
         QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
         self._retired.clear()
-        self._loading.clear()
-        self._drop_providers()  # HTTP clients; the shared embedded server stops at exit
+        self.provider_cache.close()
         super().closeEvent(event)
 
 
