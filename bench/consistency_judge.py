@@ -48,6 +48,7 @@ def main() -> int:
     parser.add_argument("--provider", choices=PROVIDER_KINDS, default="embedded")
     parser.add_argument("--model")
     parser.add_argument("--base-url")
+    parser.add_argument("--start", type=int, default=1, help="begin at this pair (1-based)")
     parser.add_argument("--out", type=Path, help="append one JSON line per pair as it is checked")
     parser.add_argument("--from", dest="source", type=Path, help="only report on an --out file")
     args = parser.parse_args()
@@ -64,6 +65,8 @@ def main() -> int:
         print(f"Judge {judge.author}, template {judge.template.hash}, {len(rows)} pairs")
         results = []
         for k, row in enumerate(rows, 1):
+            if k < args.start:
+                continue
             results.append(_check_one(judge, row, k, len(rows)))
             if args.out:
                 with args.out.open("a", encoding="utf-8") as handle:

@@ -98,6 +98,11 @@ def test_the_template_fills_each_placeholder_once_and_keeps_inserted_text_inert(
     assert SYSTEM in text
 
 
+def test_no_system_prompt_is_said_in_the_prompt() -> None:
+    text = ConsistencyTemplate.load().render(None, "Sure, here it is.", "I answered.")
+    assert "<system_prompt>\n(none)\n</system_prompt>" in text
+
+
 def test_a_template_without_a_placeholder_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "t.md"
     path.write_text("Check {{response}} against {{explanation}}.", encoding="utf-8")

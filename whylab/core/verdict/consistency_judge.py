@@ -110,10 +110,10 @@ class ConsistencyTemplate:
         """The first 12 hex digits of the template's SHA-256 (its provenance)."""
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:12]
 
-    def render(self, system_prompt: str, response: str, explanation: str) -> str:
+    def render(self, system_prompt: str | None, response: str, explanation: str) -> str:
         """The template with every placeholder filled in one pass (inserted text is inert)."""
         values = {
-            "system_prompt": _fit(system_prompt.strip()) or "(none)",
+            "system_prompt": _fit((system_prompt or "").strip()) or "(none)",
             "response": _fit(response.strip()),
             "explanation": _fit(explanation.strip()),
         }
@@ -169,7 +169,9 @@ class ConsistencyJudge:
         """``judge:<provider>/<model>``."""
         return f"judge:{self.provider.kind}/{self.model or self.provider.default_model}"
 
-    def check(self, system_prompt: str, response: str, explanation: str) -> ConsistencyOutcome:
+    def check(
+        self, system_prompt: str | None, response: str, explanation: str
+    ) -> ConsistencyOutcome:
         """Is this explanation consistent with this response under this system prompt?
 
         Raises:
