@@ -8,18 +8,15 @@ object, a missing field, an invented quote).
 from __future__ import annotations
 
 import json
-from collections import deque
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.servers.fake_llm import FakeLLM
+from tests.servers.fixtures import replies
 from whylab.core.errors import BadInputError
-from whylab.core.models import Consistency, ProviderSpec
+from whylab.core.models import Consistency
 from whylab.core.providers.base import Provider
-from whylab.core.providers.registry import make_provider
 from whylab.core.verdict.consistency_judge import (
     ConsistencyJudge,
     ConsistencyTemplate,
@@ -39,27 +36,9 @@ INCONSISTENT = json.dumps(
 )
 
 
-def replies(*texts: str) -> Callable[[dict[str, Any]], str]:
-    """A responder giving each text in turn, then the last one again."""
-    queue = deque(texts)
-
-    def respond(_body: dict[str, Any]) -> str:
-        return queue.popleft() if len(queue) > 1 else queue[0]
-
-    return respond
-
-
-@pytest.fixture(params=["openai", "anthropic"])
-def provider(request: pytest.FixtureRequest, fake_llm: FakeLLM) -> Iterator[Provider]:
-    if request.param == "openai":
-        spec = ProviderSpec(
-            kind="openai-compatible", model="fake-model", base_url=fake_llm.openai_base_url
-        )
-    else:
-        spec = ProviderSpec(kind="anthropic", model="fake-model", base_url=fake_llm.url)
-    made = make_provider(spec, api_key="sk-test-consistency", max_retries=0)
-    yield made
-    made.close()
+@pytest.fixture
+def provider(both_wire_providers: Provider) -> Provider:
+    return both_wire_providers
 
 
 def test_parses_a_fenced_object_after_prose() -> None:

@@ -8,14 +8,13 @@ after prose, a missing verdict, a made-up quote).
 from __future__ import annotations
 
 import json
-from collections import deque
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.servers.fake_llm import FakeLLM, RecordedRequest
+from tests.servers.fixtures import replies
 from whylab.core.errors import BadInputError
 from whylab.core.models import ProviderSpec, Verdict
 from whylab.core.providers.base import Provider
@@ -219,27 +218,9 @@ def test_the_users_template_is_saved_beside_the_settings_and_can_be_reset(
 # --- against real SDKs on the loopback server ---
 
 
-def replies(*texts: str) -> Callable[[dict[str, Any]], str]:
-    """A responder giving each text in turn, then the last one again."""
-    queue = deque(texts)
-
-    def respond(_body: dict[str, Any]) -> str:
-        return queue.popleft() if len(queue) > 1 else queue[0]
-
-    return respond
-
-
-@pytest.fixture(params=["openai", "anthropic"])
-def provider(request: pytest.FixtureRequest, fake_llm: FakeLLM) -> Iterator[Provider]:
-    if request.param == "openai":
-        spec = ProviderSpec(
-            kind="openai-compatible", model="fake-model", base_url=fake_llm.openai_base_url
-        )
-    else:
-        spec = ProviderSpec(kind="anthropic", model="fake-model", base_url=fake_llm.url)
-    made = make_provider(spec, api_key="sk-test-judge", max_retries=0)
-    yield made
-    made.close()
+@pytest.fixture
+def provider(both_wire_providers: Provider) -> Provider:
+    return both_wire_providers
 
 
 def chats(server: FakeLLM) -> list[RecordedRequest]:
