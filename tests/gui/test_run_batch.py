@@ -136,6 +136,18 @@ def plan_for(server: FakeLLM, run_id: str | None = None, n: int = ITEMS) -> RunP
     )
 
 
+def dialog_on_small_suite(qtbot: QtBot, controller: RunController, tmp_path: Path) -> NewRunDialog:
+    """Open the new-run dialog from the menu action and choose a saved 4-prompt suite."""
+    path = save_user_suite(small_suite(), folder=tmp_path / "suites")
+    controller.new_run_action.trigger()
+    dialog = controller.dialog
+    assert isinstance(dialog, NewRunDialog)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.estimated, timeout=5000):
+        assert dialog.select_suite(str(path))
+    return dialog
+
+
 def run_to_end(qtbot: QtBot, controller: RunController, start: object) -> RunResult:
     with qtbot.waitSignal(controller.runFinished, timeout=RUN_WAIT_MS) as finished:
         start()  # type: ignore[operator]
@@ -163,13 +175,7 @@ def test_dialog_shows_the_estimate_then_runs_to_completion(
     tmp_path: Path,
     reports: list[ErrorReport],
 ) -> None:
-    path = save_user_suite(small_suite(), folder=tmp_path / "suites")
-    controller.new_run_action.trigger()
-    dialog = controller.dialog
-    assert isinstance(dialog, NewRunDialog)
-    qtbot.addWidget(dialog)
-    with qtbot.waitSignal(dialog.estimated, timeout=5000):
-        assert dialog.select_suite(str(path))
+    dialog = dialog_on_small_suite(qtbot, controller, tmp_path)
     assert dialog.estimate_labels["trials"].text() == f"{TRIALS} to run of {TRIALS}"
     assert dialog.estimate_labels["requests"].text() == str(2 * TRIALS)
     assert "in" in dialog.estimate_labels["tokens"].text()
@@ -374,13 +380,7 @@ def test_a_batch_api_run_from_the_dialog_sends_batches_not_requests(
     tmp_path: Path,
     reports: list[ErrorReport],
 ) -> None:
-    path = save_user_suite(small_suite(), folder=tmp_path / "suites")
-    controller.new_run_action.trigger()
-    dialog = controller.dialog
-    assert isinstance(dialog, NewRunDialog)
-    qtbot.addWidget(dialog)
-    with qtbot.waitSignal(dialog.estimated, timeout=5000):
-        assert dialog.select_suite(str(path))
+    dialog = dialog_on_small_suite(qtbot, controller, tmp_path)
     assert dialog.batch_api.isEnabled()
     assert not dialog.poll_interval.isEnabled()
     with qtbot.waitSignal(dialog.estimated, timeout=5000) as estimated:
