@@ -26,9 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from judge_runs import add_judge_options, judge_all, provider_from, read_results  # noqa: E402
+
 from whylab.core.errors import UserError  # noqa: E402
-from whylab.core.models import PROVIDER_KINDS, ProviderSpec  # noqa: E402
-from whylab.core.providers.registry import make_provider  # noqa: E402
 from whylab.core.verdict import check_consistency  # noqa: E402
 from whylab.core.verdict.consistency_judge import ConsistencyJudge  # noqa: E402
 
@@ -45,32 +45,17 @@ def main() -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--provider", choices=PROVIDER_KINDS, default="embedded")
-    parser.add_argument("--model")
-    parser.add_argument("--base-url")
-    parser.add_argument("--start", type=int, default=1, help="begin at this pair (1-based)")
-    parser.add_argument("--out", type=Path, help="append one JSON line per pair as it is checked")
-    parser.add_argument("--from", dest="source", type=Path, help="only report on an --out file")
+    add_judge_options(parser)
     args = parser.parse_args()
     if args.source:
-        lines = args.source.read_text(encoding="utf-8").splitlines()
-        _report([json.loads(line) for line in lines if line.strip()])
+        _report(read_results(args.source))
         return 0
     rows = cases(args.n)
-    provider = make_provider(
-        ProviderSpec(kind=args.provider, model=args.model, base_url=args.base_url)
-    )
+    provider = provider_from(args)
     try:
         judge = ConsistencyJudge(provider, model=args.model)
         print(f"Judge {judge.author}, template {judge.template.hash}, {len(rows)} pairs")
-        results = []
-        for k, row in enumerate(rows, 1):
-            if k < args.start:
-                continue
-            results.append(_check_one(judge, row, k, len(rows)))
-            if args.out:
-                with args.out.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(results[-1], ensure_ascii=False) + "\n")
+        results = judge_all(rows, lambda row, k, n: _check_one(judge, row, k, n), args)
     finally:
         provider.close()
     _report(results)

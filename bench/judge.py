@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import random
 import sys
 import time
@@ -28,9 +27,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from judge_runs import add_judge_options, judge_all, provider_from, read_results  # noqa: E402
+
 from whylab.core.errors import UserError  # noqa: E402
-from whylab.core.models import PROVIDER_KINDS, ProviderSpec, Verdict  # noqa: E402
-from whylab.core.providers.registry import make_provider  # noqa: E402
+from whylab.core.models import Verdict  # noqa: E402
 from whylab.core.verdict import CLASSIFIER_SOURCE, classify  # noqa: E402
 from whylab.core.verdict.judge import Judge, JudgeTemplate  # noqa: E402
 
@@ -73,30 +73,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--provider", choices=PROVIDER_KINDS, default="embedded")
-    parser.add_argument("--model")
-    parser.add_argument("--base-url")
     parser.add_argument("--template", type=Path)
-    parser.add_argument("--out", type=Path, help="append one JSON line per item as it is judged")
-    parser.add_argument("--from", dest="source", type=Path, help="only report on an --out file")
+    add_judge_options(parser)
     args = parser.parse_args()
     if args.source:
-        lines = args.source.read_text(encoding="utf-8").splitlines()
-        _report([json.loads(line) for line in lines if line.strip()])
+        _report(read_results(args.source))
         return 0
     rows = sample(args.n, args.seed)
-    provider = make_provider(
-        ProviderSpec(kind=args.provider, model=args.model, base_url=args.base_url)
-    )
+    provider = provider_from(args)
     try:
         judge = Judge(provider, JudgeTemplate.load(args.template), model=args.model)
         print(f"Judge {judge.author}, template {judge.template.hash}, {len(rows)} items")
-        results = []
-        for k, row in enumerate(rows, 1):
-            results.append(_judge_one(judge, row, k, len(rows)))
-            if args.out:
-                with args.out.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(results[-1], ensure_ascii=False) + "\n")
+        results = judge_all(rows, lambda row, k, n: _judge_one(judge, row, k, n), args)
     finally:
         provider.close()
     _report(results)
