@@ -21,10 +21,10 @@ from typing import Final
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from whylab.core.errors import BadInputError
-from whylab.core.models import ChatRequest, Consistency, GenerationParams, Message
+from whylab.core.models import ChatRequest, Consistency, GenerationParams
 from whylab.core.paths import resources_dir
 from whylab.core.providers.base import Provider
-from whylab.core.verdict.judge import JudgeError, JudgeReplyError, evidence_in_response
+from whylab.core.verdict.judge import JudgeReplyError, ask_until_parsed, evidence_in_response
 from whylab.core.verdict.reply_json import json_objects
 
 SLOTS: Final = ("system_prompt", "response", "explanation")
@@ -178,30 +178,19 @@ class ConsistencyJudge:
             JudgeError: no valid answer after one corrective retry.
             ProviderError: the provider call failed.
         """
-        prompt = self.template.render(system_prompt, response, explanation)
-        messages = [Message(role="user", content=prompt)]
-        for attempt in (1, 2):
-            request = ChatRequest(system="", messages=messages, params=self.params)
-            raw = self.provider.complete(request.model_copy(update={"model": self.model})).text
-            try:
-                verdict = parse_consistency_reply(raw)
-            except JudgeReplyError as exc:
-                if attempt == 2:
-                    raise JudgeError(str(exc), raw) from exc
-                messages = [
-                    *messages,
-                    Message(role="assistant", content=raw or "(empty reply)"),
-                    Message(role="user", content=CORRECTION.format(reason=exc)),
-                ]
-                continue
-            return ConsistencyOutcome(
-                verdict=verdict,
-                conflicts_found=all(
-                    evidence_in_response(c, explanation) for c in verdict.conflicts
-                ),
-                author=self.author,
-                template_hash=self.template.hash,
-                attempts=attempt,
-                raw=raw,
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
+        verdict, raw, attempts = ask_until_parsed(
+            self.provider,
+            ChatRequest(system="", messages=[], params=self.params, model=self.model),
+            self.template.render(system_prompt, response, explanation),
+            parse_consistency_reply,
+            CORRECTION,
+        )
+        quoted = all(evidence_in_response(c, explanation) for c in verdict.conflicts)
+        return ConsistencyOutcome(
+            verdict=verdict,
+            conflicts_found=quoted,
+            author=self.author,
+            template_hash=self.template.hash,
+            attempts=attempts,
+            raw=raw,
+        )

@@ -20,11 +20,11 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, NamedTuple, Protocol
+from typing import Final, NamedTuple, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -39,6 +39,8 @@ from whylab.core.models import ChatRequest, GenerationParams, Message, Verdict
 from whylab.core.paths import data_dir, resources_dir
 from whylab.core.providers.base import Provider
 from whylab.core.verdict.reply_json import json_objects
+
+_Parsed = TypeVar("_Parsed")
 
 PROMPT_SLOT: Final = "{{prompt}}"
 RESPONSE_SLOT: Final = "{{response}}"
@@ -326,32 +328,53 @@ class Judge:
             JudgeError: no valid verdict after one corrective retry.
             ProviderError: the provider call failed.
         """
-        messages = [Message(role="user", content=self.template.render(prompt, response))]
-        for attempt in (1, 2):
-            raw = self._ask(messages)
-            try:
-                verdict = parse_reply(raw)
-            except JudgeReplyError as exc:
-                if attempt == 2:
-                    raise JudgeError(str(exc), raw) from exc
-                messages += [
-                    Message(role="assistant", content=raw or "(empty reply)"),
-                    Message(role="user", content=CORRECTION.format(reason=exc)),
-                ]
-                continue
-            return JudgeOutcome(
-                verdict=verdict,
-                evidence_found=evidence_in_response(verdict.evidence, response),
-                author=self.author,
-                template_hash=self.template.hash,
-                attempts=attempt,
-                raw=raw,
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
+        verdict, raw, attempts = ask_until_parsed(
+            self.provider,
+            ChatRequest(system="", messages=[], params=self.params, model=self.model),
+            self.template.render(prompt, response),
+            parse_reply,
+            CORRECTION,
+        )
+        return JudgeOutcome(
+            verdict=verdict,
+            evidence_found=evidence_in_response(verdict.evidence, response),
+            author=self.author,
+            template_hash=self.template.hash,
+            attempts=attempts,
+            raw=raw,
+        )
 
-    def _ask(self, messages: list[Message]) -> str:
-        request = ChatRequest(system="", messages=messages, params=self.params, model=self.model)
-        return self.provider.complete(request).text
+
+def ask_until_parsed(
+    provider: Provider,
+    base: ChatRequest,
+    prompt: str,
+    parse: Callable[[str], _Parsed],
+    correction: str,
+) -> tuple[_Parsed, str, int]:
+    """Ask `prompt`; if `parse` rejects the reply, say why once and ask again.
+
+    `correction` is formatted with ``reason``. Returns what `parse` made of the
+    reply, the reply, and the attempt it took (1 or 2).
+
+    Raises:
+        JudgeError: the second reply could not be parsed either (never a pass).
+        ProviderError: the provider call failed.
+    """
+    messages = [Message(role="user", content=prompt)]
+    for attempt in (1, 2):
+        raw = provider.complete(base.model_copy(update={"messages": messages})).text
+        try:
+            return parse(raw), raw, attempt
+        except JudgeReplyError as exc:
+            if attempt == 2:
+                raise JudgeError(str(exc), raw) from exc
+            messages = [
+                *messages,
+                Message(role="assistant", content=raw or "(empty reply)"),
+                Message(role="user", content=correction.format(reason=exc)),
+            ]
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def judge_author(kind: str, model: str) -> str:
