@@ -15,6 +15,7 @@ from whylab.core.settings import (
     ConfigChoices,
     Settings,
     load_settings,
+    save_judge_choice,
     save_provider_choices,
     save_settings,
     settings_path,
@@ -177,3 +178,17 @@ def test_saving_provider_choices_keeps_what_others_saved(tmp_path: Path) -> None
     saved = load_settings(path)
     assert saved.last_project == "/data/p.sqlite"  # written by someone else: kept
     assert saved.configs.why == ConfigChoice(profile="OpenAI", model="gpt-x")
+
+
+def test_the_judge_choice_is_saved_without_touching_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    save_settings(Settings(reviewer="ana", last_project="/p.sqlite"), path)
+    save_judge_choice("Anthropic", "claude-opus-9", path)
+    loaded = load_settings(path)
+    assert loaded.judge is not None
+    assert (loaded.judge.profile, loaded.judge.model) == ("Anthropic", "claude-opus-9")
+    assert (loaded.reviewer, loaded.last_project) == ("ana", "/p.sqlite")
+    save_judge_choice("Embedded", None, path)
+    again = load_settings(path).judge
+    assert again is not None
+    assert (again.profile, again.model) == ("Embedded", None)

@@ -22,7 +22,7 @@ from tests.core.test_review_data import add_run, simple_items
 from tests.servers.fake_llm import FakeLLM, Fault
 from whylab.core.errors import BadInputError
 from whylab.core.profiles import ProviderProfile
-from whylab.core.settings import ConfigChoice, ConfigChoices, Settings
+from whylab.core.settings import ConfigChoice, ConfigChoices, Settings, load_settings
 from whylab.core.storage import Store
 from whylab.core.verdict.judge import JudgeTemplate, user_template_path
 from whylab.core.verdict.judge_store import judge_disagreements, judge_labels
@@ -257,3 +257,18 @@ def test_open_judge_dialog_shows_it_and_refuses_an_unknown_run(
     shown.close()
     with pytest.raises(BadInputError, match="no run 'nope'"):
         open_judge_dialog(None, store, judge_settings, "nope")
+
+
+def test_the_judge_model_used_is_offered_first_next_time(
+    qtbot: QtBot, store: Store, judge_settings: Settings, dialog: JudgeDialog
+) -> None:
+    dialog.model.setEditText("fake-model-large")
+    run_to_end(qtbot, dialog)
+    saved = load_settings().judge
+    assert saved is not None
+    assert (saved.profile, saved.model) == ("Fake", "fake-model-large")
+
+    again = JudgeDialog(store, judge_settings.model_copy(update={"judge": saved}), "r")
+    qtbot.addWidget(again)
+    assert again.profile.currentText() == "Fake"
+    assert again.model.currentText() == "fake-model-large"

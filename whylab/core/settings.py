@@ -61,6 +61,13 @@ class ConfigChoice(StrictModel):
         return data
 
 
+class JudgeChoice(StrictModel):
+    """The profile and model an LLM judge ran on last."""
+
+    profile: str = Field(min_length=1)
+    model: str | None = None
+
+
 class ConfigChoices(StrictModel):
     """The choice of each configuration."""
 
@@ -86,6 +93,8 @@ class Settings(StrictModel):
     explain: bool = True
     last_project: str | None = None
     show_welcome: bool = True
+    judge: JudgeChoice | None = None
+    """The profile and model last used as an LLM judge (None: the rule configuration's)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -246,3 +255,16 @@ def save_provider_choices(settings: Settings, path: Path | None = None) -> None:
     current = load_settings(path) if path.exists() else settings
     update = {"profiles": settings.profiles, "configs": settings.configs}
     save_settings(current.model_copy(update=update), path)
+
+
+def save_judge_choice(profile: str, model: str | None, path: Path | None = None) -> None:
+    """Remember the judge's profile and model in the saved settings, keeping everything else.
+
+    Raises:
+        UserError: the file cannot be written (or, if present, read).
+    """
+    path = path or settings_path()
+    current = load_settings(path) if path.exists() else Settings()
+    choice = JudgeChoice(profile=profile, model=model)
+    if current.judge != choice:
+        save_settings(current.model_copy(update={"judge": choice}), path)

@@ -39,7 +39,7 @@ from whylab.core.models import ConfigName, ProviderSpec, Verdict
 from whylab.core.profiles import ProviderProfile
 from whylab.core.providers.base import Provider
 from whylab.core.providers.registry import DEFAULT_MODELS
-from whylab.core.settings import Settings
+from whylab.core.settings import Settings, save_judge_choice
 from whylab.core.storage import Store
 from whylab.core.verdict.judge import JudgeOutcome, JudgeTemplate, judge_author
 from whylab.core.verdict.judge_store import TrialToJudge, save_judge_label
@@ -126,7 +126,8 @@ class JudgeDialog(QDialog):
         self._close_when_done: int | None = None
         self.setWindowTitle(f"Judge run · {self.run_name}")
         self._build()
-        choice = settings.configs.get(ConfigName.RULE)
+        last = settings.judge
+        choice = last if last is not None else settings.configs.get(ConfigName.RULE)
         self._fill_profiles(choice.profile, choice.model)
         self._set_running(False)
 
@@ -290,10 +291,21 @@ class JudgeDialog(QDialog):
         self.pool.start(worker)
         return True
 
+    def _remember_choice(self) -> None:
+        """Offer this profile and model first next time (best effort: judging goes on)."""
+        profile = self.current_profile()
+        if profile is None:
+            return
+        try:
+            save_judge_choice(profile.name, self.model.currentText().strip() or None)
+        except UserError as exc:
+            log.warning("could not remember the judge model: %s", exc)
+
     @Slot(object, object, str)
     def _on_provider_ready(self, _spec: ProviderSpec, provider: Provider, model: str) -> None:
         self._provider_worker = None
         self.author = judge_author(provider.kind, model)
+        self._remember_choice()
         trials = [] if self._cancelled else self.scope.trials(self.author)
         if not trials:
             provider.close()
