@@ -1,13 +1,14 @@
 """The main window: a prompt, two panes side by side, and the history.
 
 Each pane has a `ConfigPanel` above it: the configuration's provider profile, model
-and sampling, saved to settings as they change (Settings › Providers edits the
-profiles). Threading: the providers are created (one per distinct ProviderSpec,
-cached until the profiles change, see `ProviderCache`) and both trials run in
-`QRunnable` workers on this window's own thread pool; their signals arrive here (GUI
-thread) through queued connections to ``@Slot`` methods. Every write to the project
-file happens here, on the GUI thread, through the `Store`: the comparison before the
-workers start, each trial as its worker finishes, tags and notes as they are edited.
+and sampling, saved to settings as they change (`ProviderChoices`; Settings › Providers
+edits the profiles). Threading: the providers are created (one per distinct
+ProviderSpec, cached until the profiles change, see `ProviderCache`) and both trials
+run in `QRunnable` workers on this window's own thread pool (`ComparisonRunner`);
+their signals arrive on the GUI thread through queued connections to ``@Slot``
+methods. Every write to the project file happens on the GUI thread, through the
+`Store`: the comparison before the workers start, each trial as its worker finishes
+(both in `ComparisonRunner`), tags and notes as they are edited (`AnnotationWriter`).
 
 Start-up (issue 9): the constructor builds only what the first paint shows. The batch
 runs (Run menu's second half, progress dock, suite drops) are installed by
@@ -17,83 +18,43 @@ for; workers, the runner and the other screens are imported when first used.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import (
-    QByteArray,
-    QCoreApplication,
-    QEvent,
-    QRunnable,
-    QSettings,
-    Qt,
-    QThreadPool,
-    QTimer,
-    Signal,
-    Slot,
-)
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QMainWindow,
-    QMenu,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
-from whylab.core.errors import EmbeddedModelError, StorageError, UserError
-from whylab.core.models import (
-    Comparison,
-    ConfigName,
-    Configuration,
-    ProviderSpec,
-    Rulebook,
-    Tag,
-    Trial,
-)
+from whylab.core.errors import StorageError, UserError
+from whylab.core.models import Comparison, ConfigName, Configuration, ProviderSpec, Rulebook
 from whylab.core.paths import data_dir, default_db_path
 from whylab.core.settings import Settings, save_provider_choices
 from whylab.core.storage import Store
+from whylab.gui.annotation_writer import AnnotationWriter
+from whylab.gui.captions import run_hint, shown_caption
 from whylab.gui.comparison_pane import ComparisonPane
+from whylab.gui.comparison_runner import ComparisonRunner
 from whylab.gui.config_panel import ConfigPanel
-from whylab.gui.errors import ErrorReporter, user_text
+from whylab.gui.errors import ErrorReporter
 from whylab.gui.first_paint import FirstPaintNotifier
 from whylab.gui.history_view import HistoryView
-from whylab.gui.provider_cache import ProviderCache, spec_key
-from whylab.gui.status import ProviderStatus, describe_configs, describe_spec
+from whylab.gui.main_menus import TAG_SHORTCUTS, MainMenus
+from whylab.gui.provider_cache import ProviderCache
+from whylab.gui.provider_choices import ProviderChoices, SettingsSaver
+from whylab.gui.status import ProviderStatus
 from whylab.gui.style import named
 from whylab.gui.ui_state import restore_window, save_window
 from whylab.gui.workspace import ConfigColumn, PromptCard
 
 # Imported where they are used, after the first paint: not needed to draw the window.
 if TYPE_CHECKING:
-    from whylab.core.profiles import ProviderProfile
     from whylab.gui.providers_dialog import ProvidersDialog
     from whylab.gui.review_window import ReviewWindow
     from whylab.gui.rulebook_editor import RulebookEditor
     from whylab.gui.runs_menu import RunController
     from whylab.gui.welcome import WelcomeDialog
-    from whylab.gui.workers import ProviderFactory, TrialWorker
-
-log = logging.getLogger("whylab.gui")
+    from whylab.gui.workers import ProviderFactory
 
 DEFAULT_SIZE = (1280, 800)
-TAG_SHORTCUTS: dict[ConfigName, dict[Tag, str]] = {
-    ConfigName.RULE: {Tag.BRITTLE_REFUSAL: "Alt+1", Tag.RATIONALIZATION: "Alt+2"},
-    ConfigName.WHY: {Tag.BRITTLE_REFUSAL: "Alt+3", Tag.RATIONALIZATION: "Alt+4"},
-}
-RUN_HINT = "Ctrl+Return runs both configurations  ·  Esc stops"
-SAVE_DELAY_MS = 400
-
-SettingsSaver = Callable[[Settings], None]
-
-
-def _run_hint(rulebook: Rulebook) -> str:
-    rules = sum(1 for r in rulebook.rules if r.enabled)
-    return f"Rulebook: {rulebook.name} ({rules} rules)  ·  {RUN_HINT}"
 
 
 class MainWindow(QMainWindow):
@@ -145,22 +106,15 @@ class MainWindow(QMainWindow):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(4)
         self.provider_cache = ProviderCache(provider_factory, self._pool, self)
-        self.provider_cache.ready.connect(self._on_provider_ready)
-        self.provider_cache.failed.connect(self._on_provider_failed)
-        self._save_settings = settings_saver
-        self._save_timer = QTimer(self)
-        self._save_timer.setSingleShot(True)
-        self._save_timer.setInterval(SAVE_DELAY_MS)
-        self._save_timer.timeout.connect(self.write_settings)
-        self.provider_error: str | None = None
-        self.providers_dialog: ProvidersDialog | None = None
-        self._pending_prompt: str | None = None
-        self._workers: dict[ConfigName, TrialWorker] = {}
-        self._retired: list[QRunnable] = []  # finished runnables, kept until the pool is idle
-        self.comparison: Comparison | None = None
+        self.comparison: Comparison | None = None  # the one shown in the panes
+        self.annotations = AnnotationWriter(store, settings, errors, self)
+        self.annotations.tagSaved.connect(self.refresh_history)
+        self.annotations.noteSaved.connect(self._on_note_saved)
         self.setWindowTitle("WhyLab")
         self._build()
+        self.provider_choices = self._build_provider_choices(settings_saver)
         self._build_actions()
+        self.runner = self._build_runner()
         self._runs: RunController | None = None
         self.review_windows: list[ReviewWindow] = []
         errors.parent_widget = self
@@ -210,7 +164,6 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.provider_status = ProviderStatus()
         self.statusBar().addPermanentWidget(self.provider_status)
-        self._show_provider_state()
         self.statusBar().setSizeGripEnabled(True)
 
     def _build_workspace(self) -> QWidget:
@@ -218,7 +171,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(workspace)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(12)
-        card = PromptCard(_run_hint(self.rulebook))
+        card = PromptCard(run_hint(self.rulebook))
         self.prompt, self.caption = card.prompt, card.caption
         self.run_button, self.stop_button = card.run_button, card.stop_button
         layout.addWidget(card)
@@ -235,47 +188,58 @@ class MainWindow(QMainWindow):
     def _build_column(self, config: ConfigName) -> QWidget:
         """One configuration: its provider/model bar above its comparison pane."""
         column = ConfigColumn(config, self.settings, TAG_SHORTCUTS[config])
-        column.panel.changed.connect(self._on_config_changed)
-        column.pane.tagToggled.connect(self._on_tag_toggled)
-        column.pane.noteChanged.connect(self._on_note_changed)
+        self.annotations.watch(column.pane)
         self.config_panels[config] = column.panel
         self.panes[config] = column.pane
         return column
 
     def _build_actions(self) -> None:
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        rulebook_action = self._action(file_menu, "&Rulebook…", ["Ctrl+R"])
-        rulebook_action.triggered.connect(self.open_rulebook_editor)
-        open_action = self._action(file_menu, "&Open project…", ["Ctrl+O"])
-        open_action.triggered.connect(self._choose_project)
-        file_menu.addSeparator()
-        quit_action = file_menu.addAction("&Quit")
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        run_menu = self.run_menu = menu.addMenu("&Run")
-        self.run_action = self._action(run_menu, "&Run comparison", ["Ctrl+Return", "Ctrl+Enter"])
+        menus = MainMenus(self, lambda config, tag: self.panes[config].toggle_tag(tag))
+        menus.rulebook.triggered.connect(self.open_rulebook_editor)
+        menus.open_project.triggered.connect(self._choose_project)
+        menus.quit.triggered.connect(self.close)
+        self.run_menu, self.run_action, self.stop_action = menus.run_menu, menus.run, menus.stop
         self.run_action.triggered.connect(self.run)
         self.run_button.clicked.connect(self.run_action.trigger)
-        self.stop_action = self._action(run_menu, "&Stop", ["Esc"])
         self.stop_action.triggered.connect(self.stop)
         self.stop_button.clicked.connect(self.stop_action.trigger)
-        focus = self._action(run_menu, "Edit &prompt", ["Ctrl+L"])
-        focus.triggered.connect(self._focus_prompt)
-        tag_menu = menu.addMenu("&Tags")
-        for config, hints in TAG_SHORTCUTS.items():
-            for tag, keys in hints.items():
-                action = self._action(tag_menu, f"{config.label}: {tag.label}", [keys])
-                action.setData((config.value, tag.value))
-                action.triggered.connect(self._on_tag_action)
-            if config is ConfigName.RULE:
-                tag_menu.addSeparator()
-        settings_menu = menu.addMenu("&Settings")
-        self.providers_action = self._action(settings_menu, "&Providers…", [])
+        menus.focus_prompt.triggered.connect(self._focus_prompt)
+        self.providers_action = menus.providers
         self.providers_action.triggered.connect(self.open_providers_dialog)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction("&Welcome…").triggered.connect(self.open_welcome)
-        help_menu.addAction("&About WhyLab").triggered.connect(self._about)
+        menus.welcome.triggered.connect(self.open_welcome)
+        menus.about.triggered.connect(self._about)
+
+    def _build_provider_choices(self, settings_saver: SettingsSaver) -> ProviderChoices:
+        choices = ProviderChoices(
+            self.settings,
+            self.provider_cache,
+            self.config_panels,
+            self.provider_status,
+            self.errors,
+            settings_saver,
+            self,
+        )
+        choices.changed.connect(self.providerChanged)
+        choices.saved.connect(self.settingsSaved)
+        return choices
+
+    def _build_runner(self) -> ComparisonRunner:
+        runner = ComparisonRunner(
+            self.store,
+            self.settings,
+            lambda: self.rulebook,
+            self.provider_cache,
+            self._pool,
+            self.panes,
+            self.errors,
+            self,
+        )
+        runner.runningChanged.connect(self._set_running)
+        runner.started.connect(self._on_run_started)
+        runner.finished.connect(self._on_run_finished)
+        self.provider_choices.failed.connect(runner.provider_failed)
+        self.provider_choices.loaded.connect(runner.provider_ready)
+        return runner
 
     def _install_batch_runs(self) -> RunController:
         """Batch runs, suites and run review: the Run menu's second half."""
@@ -298,99 +262,30 @@ class MainWindow(QMainWindow):
         runs.reviewRequested.connect(self.open_review)
         return runs
 
-    def _action(self, menu: QMenu, text: str, keys: list[str]) -> QAction:
-        action = QAction(text, self)
-        action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        self.addAction(action)
-        menu.addAction(action)
-        return action
+    # ---- providers and settings ---------------------------------------------------------
 
-    @Slot()
-    def _on_tag_action(self) -> None:
-        action = self.sender()
-        if isinstance(action, QAction):
-            config, tag = action.data()
-            self.panes[ConfigName(config)].toggle_tag(Tag(tag))
+    @property
+    def provider_error(self) -> str | None:
+        """Why the last provider failed to load (None if none has, since the last change)."""
+        return self.provider_choices.error
 
-    # ---- providers ----------------------------------------------------------------------
+    @property
+    def providers_dialog(self) -> ProvidersDialog | None:
+        """Settings › Providers, once it has been opened."""
+        return self.provider_choices.dialog
 
     def specs(self) -> dict[ConfigName, ProviderSpec]:
         """The ProviderSpec each configuration runs on, as chosen now."""
-        return {config: self.settings.spec_for(config) for config in ConfigName}
+        return self.provider_choices.specs()
 
     def start_loading_provider(self) -> None:
         """Create the chosen providers in workers (starting the embedded model takes seconds)."""
-        for spec in self.specs().values():
-            self.provider_cache.load(spec)
-        self._show_provider_state()
-
-    def _providers_ready(self) -> bool:
-        return all(self.provider_cache.has(spec) for spec in self.specs().values())
-
-    @Slot(object)
-    def _on_provider_ready(self, _spec: ProviderSpec) -> None:
-        self._show_provider_state()
-        self.providerChanged.emit()
-        if self._pending_prompt is not None and self._providers_ready():
-            prompt, self._pending_prompt = self._pending_prompt, None
-            self._start_run(prompt)
-
-    @Slot(object, object)
-    def _on_provider_failed(self, spec: ProviderSpec, exc: BaseException) -> None:
-        message = user_text(exc)
-        self.provider_error = message
-        if not isinstance(exc, UserError):
-            self.errors.report(exc, "Could not start the model")
-        if self._pending_prompt is not None:
-            self._pending_prompt = None
-            for config, pane in self.panes.items():
-                if spec_key(self.settings.spec_for(config)) == spec_key(spec):
-                    pane.show_error(message)
-                else:
-                    pane.clear("Not run: the other configuration's model could not start.")
-            self._set_running(False)
-        self._show_provider_state()
-        self.providerChanged.emit()
-
-    def _show_provider_state(self) -> None:
-        """Put the chosen models, and whether they are loaded, in the status bar."""
-        specs = self.specs()
-        cache = self.provider_cache
-        labels = {
-            config: describe_spec(spec, cache.model_name(spec)) for config, spec in specs.items()
-        }
-        label = describe_configs(labels)
-        if self.provider_error is not None:
-            self.provider_status.error(self.provider_error)
-        elif any(cache.is_loading(spec) for spec in specs.values()):
-            self.provider_status.loading(label)
-        elif all(cache.has(spec) for spec in specs.values()):
-            self.provider_status.ready(label)
-        else:
-            self.provider_status.chosen(label)
-
-    # ---- settings -----------------------------------------------------------------------
-
-    @Slot(str)
-    def _on_config_changed(self, config_name: str) -> None:
-        config = ConfigName(config_name)
-        choice = self.config_panels[config].choice()
-        self.settings.configs = self.settings.configs.replaced(config, choice)
-        self.provider_error = None
-        self._show_provider_state()
-        self._save_timer.start()
+        self.provider_choices.start_loading()
 
     @Slot()
     def write_settings(self) -> None:
         """Save the settings now (changes are otherwise saved shortly after they happen)."""
-        self._save_timer.stop()
-        try:
-            self._save_settings(self.settings)
-        except UserError as exc:
-            self.errors.report(exc, "Could not save the settings")
-            return
-        self.settingsSaved.emit()
+        self.provider_choices.write_settings()
 
     @Slot()
     def open_providers_dialog(self) -> None:
@@ -398,40 +293,14 @@ class MainWindow(QMainWindow):
         if self.running:
             self.statusBar().showMessage("Stop the run before changing providers.", 4000)
             return
-        if self.providers_dialog is None:
-            from whylab.gui.providers_dialog import ProvidersDialog
-
-            dialog = ProvidersDialog(self.settings.profiles, self._pool, parent=self)
-            dialog.saved.connect(self._on_profiles_saved)
-            self.providers_dialog = dialog
-        elif not self.providers_dialog.isVisible():
-            self.providers_dialog.set_profiles(self.settings.profiles)
-        self.providers_dialog.open()
-
-    @Slot(object, object)
-    def _on_profiles_saved(self, profiles: list[ProviderProfile], renames: dict[str, str]) -> None:
-        self.settings.profiles = list(profiles)
-        for config in ConfigName:
-            choice = self.settings.configs.get(config)
-            name = renames.get(choice.profile, choice.profile)
-            if self.settings.profile(name) is None:  # removed: fall back to the first one
-                choice = choice.model_copy(update={"profile": profiles[0].name, "model": None})
-            else:
-                choice = choice.model_copy(update={"profile": name})
-            self.settings.configs = self.settings.configs.replaced(config, choice)
-        for config, panel in self.config_panels.items():
-            panel.set_state(self.settings.profiles, self.settings.configs.get(config))
-        self.provider_cache.drop()
-        self.provider_error = None
-        self._show_provider_state()
-        self.write_settings()
+        self.provider_choices.open_dialog(self._pool, self)
 
     # ---- running ------------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
         """Whether a comparison is running or waiting for the model."""
-        return bool(self._workers) or self._pending_prompt is not None
+        return self.runner.running
 
     @Slot()
     def run(self) -> None:
@@ -444,123 +313,33 @@ class MainWindow(QMainWindow):
             self.prompt.setFocus()
             return
         self._flush_notes()
-        self.provider_error = None
-        if not self._providers_ready():
-            self._pending_prompt = prompt
-            for pane in self.panes.values():
-                pane.show_waiting("Loading model…")
-            self._set_running(True)
+        self.provider_choices.error = None
+        self.runner.run(prompt)
+        if self.runner.waiting:
             self.start_loading_provider()
-            return
-        self._start_run(prompt)
 
     def configurations(self) -> list[Configuration]:
         """Both configurations, each with its own provider, model and sampling."""
-        from whylab.core.runner import build_configurations  # brings the verdicts: not at start
-
-        return [
-            config.model_copy(
-                update={
-                    "provider": self.settings.spec_for(config.name),
-                    "params": self.settings.params_for(config.name),
-                }
-            )
-            for config in build_configurations(self.rulebook)
-        ]
-
-    def _start_run(self, prompt: str) -> None:
-        self._purge_retired()
-        try:
-            comparison = self.store.create_comparison(prompt, self.rulebook)
-        except StorageError as exc:
-            self.errors.report(exc, "Could not save the comparison")
-            self._set_running(False)
-            return
-        self.comparison = comparison
-        self.caption.setText(_run_hint(self.rulebook))
-        for config in self.configurations():
-            self._start_trial(config, comparison)
-        self._set_running(True)
-        self.refresh_history()
-
-    def _start_trial(self, config: Configuration, comparison: Comparison) -> None:
-        from whylab.gui.workers import TrialWorker  # brings the runner: not needed to start
-
-        pane = self.panes[config.name]
-        pane.begin(describe_spec(config.provider, self.provider_cache.model_name(config.provider)))
-        worker = TrialWorker(
-            self.provider_cache.get(config.provider),
-            config,
-            comparison.prompt,
-            comparison.id,
-            explain=self.settings.explain,
-        )
-        worker.signals.delta.connect(pane.add_delta)
-        worker.signals.finished.connect(self._on_trial_finished)
-        worker.signals.cancelled.connect(self._on_trial_cancelled)
-        worker.signals.failed.connect(self._on_trial_failed)
-        self._workers[config.name] = worker
-        self._pool.start(worker)
+        return self.runner.configurations()
 
     @Slot()
     def stop(self) -> None:
         """Stop the running comparison: each side ends at its next chunk."""
-        if self._pending_prompt is not None:
-            self._pending_prompt = None
-            for pane in self.panes.values():
-                pane.clear("Stopped before the model was ready.")
-            self._set_running(False)
-        for worker in self._workers.values():
-            worker.cancel()
-        if self._workers:
+        if self.runner.stop():
             self.statusBar().showMessage("Stopping…", 3000)
 
     @Slot(object)
-    def _on_trial_finished(self, trial: Trial) -> None:
-        self._end_trial(trial)
+    def _on_run_started(self, comparison: Comparison) -> None:
+        self.comparison = comparison
+        self.caption.setText(run_hint(self.rulebook))
+        self.refresh_history()
 
     @Slot(str)
-    def _on_trial_cancelled(self, config_name: str) -> None:
-        self._end_trial(self._interrupted(config_name, "Stopped by the user.", "cancelled"))
+    def _on_run_finished(self, comparison_id: str) -> None:
+        self.refresh_history()
+        self.runFinished.emit(comparison_id)
 
-    @Slot(str, object)
-    def _on_trial_failed(self, config_name: str, exc: BaseException) -> None:
-        if not isinstance(exc, UserError):
-            self.errors.report(exc, "The run failed")
-        kind = "embedded" if isinstance(exc, EmbeddedModelError) else "internal"
-        self._end_trial(self._interrupted(config_name, user_text(exc), kind))
-
-    def _interrupted(self, config_name: str, error: str, kind: str) -> Trial:
-        from whylab.gui.workers import interrupted_trial
-
-        config = ConfigName(config_name)
-        worker = self._workers[config]
-        assert self.comparison is not None
-        return interrupted_trial(
-            worker.config,
-            worker.provider.kind,
-            self.provider_cache.model_name(worker.config.provider) or None,
-            self.comparison.prompt,
-            self.comparison.id,
-            response=self.panes[config].streamed_text,
-            error=error,
-            error_kind=kind,
-        )
-
-    def _end_trial(self, trial: Trial) -> None:
-        worker = self._workers.pop(trial.config, None)
-        if worker is not None:
-            self._retired.append(worker)
-        try:
-            self.store.save_trial(trial)
-        except StorageError as exc:
-            self.errors.report(exc, "Could not save the answer")
-        self.panes[trial.config].show_trial(trial)
-        if not self._workers:
-            self._set_running(False)
-            self.refresh_history()
-            self.runFinished.emit(trial.comparison_id)
-
+    @Slot(bool)
     def _set_running(self, running: bool) -> None:
         self.run_action.setEnabled(not running)
         self.run_button.setEnabled(not running)
@@ -574,10 +353,6 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Running both configurations…")
         else:
             self.statusBar().clearMessage()
-
-    def _purge_retired(self) -> None:
-        if self._pool.activeThreadCount() == 0:
-            self._retired.clear()
 
     # ---- history and annotations ---------------------------------------------------------
 
@@ -602,7 +377,7 @@ class MainWindow(QMainWindow):
             return
         self.comparison = comparison
         self.prompt.setPlainText(comparison.prompt)
-        self.caption.setText(f"Showing the comparison of {_when(comparison.created_at)}")
+        self.caption.setText(shown_caption(comparison.created_at))
         for config, pane in self.panes.items():
             trial = comparison.trial(config)
             if trial is None:
@@ -611,22 +386,8 @@ class MainWindow(QMainWindow):
                 pane.show_trial(trial, comparison.annotation(trial.id, self.settings.reviewer))
         self.comparisonOpened.emit(comparison_id)
 
-    @Slot(str, str, bool)
-    def _on_tag_toggled(self, trial_id: str, tag: str, on: bool) -> None:
-        try:
-            self.store.set_tag(trial_id, Tag(tag), on, self.settings.reviewer)
-        except StorageError as exc:
-            self.errors.report(exc, "Could not save the tag")
-            return
-        self.refresh_history()
-
-    @Slot(str, str)
-    def _on_note_changed(self, trial_id: str, text: str) -> None:
-        try:
-            self.store.set_note(trial_id, text, self.settings.reviewer)
-        except StorageError as exc:
-            self.errors.report(exc, "Could not save the note")
-            return
+    @Slot()
+    def _on_note_saved(self) -> None:
         self.statusBar().showMessage("Note saved.", 2000)
 
     def _flush_notes(self) -> None:
@@ -712,7 +473,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _use_rulebook(self, rulebook: Rulebook) -> None:
         self.rulebook = rulebook
-        self.caption.setText(_run_hint(rulebook))
+        self.caption.setText(run_hint(rulebook))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save notes and window state, stop the workers and wait for them."""
@@ -721,22 +482,10 @@ class MainWindow(QMainWindow):
             return
         self._flush_notes()
         self._save_ui_state()
-        if self._save_timer.isActive():
-            self.write_settings()
-        self._pending_prompt = None
-        for worker in self._workers.values():
-            worker.cancel()
+        self.provider_choices.flush()
+        self.runner.cancel()
         self.hide()
         self._pool.waitForDone()
-        # Deliver the workers' last queued signals now, so stopped trials are still saved.
-        QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
-        self._retired.clear()
+        self.runner.drain()  # the stopped trials' last signals: they are still saved
         self.provider_cache.close()
         super().closeEvent(event)
-
-
-def _when(created_at: str) -> str:
-    try:
-        return datetime.fromisoformat(created_at).astimezone().strftime("%d %b %Y, %H:%M")
-    except ValueError:
-        return created_at
