@@ -208,7 +208,10 @@ def test_a_rate_limit_backs_off_and_is_retried_to_success(
     result = BatchRun(make_plan(fake_llm), provider, store, options).execute(progress.append)
     assert (result.status, result.completed, result.errors) == (RunStatus.COMPLETED, 2 * N, 0)
     assert progress[-1].retries == 1
-    assert min(p.concurrency for p in progress) == 2  # halved, then recovering
+    # Halved to 2 at the 429; the trials already in flight finish during the 0.3 s hold
+    # and may win back one slot before a snapshot (exact halving: test_adaptive_limit_*).
+    assert min(p.concurrency for p in progress) in (2, 3)
+    assert progress[-1].concurrency > min(p.concurrency for p in progress)  # recovering
     assert any(p.waiting_s > 0 for p in progress)
     outcomes = [r.outcome for r in fake_llm.requests]
     assert outcomes.count("fault:rate_limit") == 1
