@@ -418,18 +418,9 @@ def _post_plain(
     The typed `create()` walks every message through the SDK's TypedDict transform, about a
     third of a request's CPU (bench/batch_throughput.py); this body is plain JSON already, and
     at concurrency 32 that CPU, under one GIL, is what keeps a batch from the ideal.
+    `params` is what `_params` chose to send (also recorded in the Completion).
     """
-    p = request.params
-    body: dict[str, object] = {
-        "model": model,
-        "messages": _messages(request),
-        "temperature": p.temperature,
-    }
-    for name in ("max_tokens", "max_completion_tokens"):
-        if name in params:
-            body[name] = p.max_tokens
-    if p.seed is not None:
-        body["seed"] = p.seed
+    body = {"model": model, "messages": _messages(request), **params}
     return client.post("/chat/completions", body=body, cast_to=httpx2.Response)
 
 
