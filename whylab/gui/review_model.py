@@ -21,9 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
     QThreadPool,
     Signal,
@@ -52,8 +50,8 @@ from whylab.gui.review_cells import (
     verdict_tooltip,
 )
 from whylab.gui.review_workers import QueryRunner, open_read_only
+from whylab.gui.table_model import FlatTableModel, ModelIndex
 
-ModelIndex = QModelIndex | QPersistentModelIndex
 COLUMNS = (
     "Prompt",
     "Category",
@@ -135,7 +133,7 @@ def count_rows(db: Database, run_id: str, filters: ReviewFilters, queue_mode: bo
     return count_review_rows(db, run_id, filters)
 
 
-class ReviewTableModel(QAbstractTableModel):
+class ReviewTableModel(FlatTableModel):
     """A run's review rows, loaded a page at a time (in a worker) as the view scrolls.
 
     Signals:
@@ -147,6 +145,8 @@ class ReviewTableModel(QAbstractTableModel):
     pageLoaded = Signal(int)
     totalChanged = Signal(int)
     loadFailed = Signal(object)
+    headers = COLUMNS
+    numbered_rows = True
 
     def __init__(
         self, db_path: Path, run_id: str, pool: QThreadPool, page_size: int = PAGE_SIZE
@@ -300,23 +300,9 @@ class ReviewTableModel(QAbstractTableModel):
 
     # ---- QAbstractTableModel ------------------------------------------------------------
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+    def row_total(self) -> int:
         """Loaded rows (the table grows as it scrolls)."""
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        """The fixed columns."""
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        """Column titles; row numbers down the side."""
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section] if 0 <= section < len(COLUMNS) else None
-        return str(section + 1)
+        return len(self._entries)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         """Cell text (made when the page was read), verdict colours, override fonts, tooltips."""

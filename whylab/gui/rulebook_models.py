@@ -13,7 +13,6 @@ from datetime import datetime
 
 from PySide6.QtCore import (
     QAbstractListModel,
-    QAbstractTableModel,
     QByteArray,
     QMimeData,
     QModelIndex,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleO
 from whylab.core.models import Rule
 from whylab.core.rulebook import Issue, IssueLevel
 from whylab.core.rulebook_versions import RulebookVersion
+from whylab.gui.table_model import FlatTableModel
 
 RULE_ROW_MIME = "application/x-whylab-rule-row"
 PREVIEW_CHARS = 90
@@ -273,10 +273,10 @@ class NumberedDelegate(QStyledItemDelegate):
         option.text = f"{index.row() + 1}. {option.text}"
 
 
-class VersionListModel(QAbstractTableModel):
+class VersionListModel(FlatTableModel):
     """Saved versions of one rulebook, newest first: version, when, note."""
 
-    HEADERS = ("Version", "Saved", "Note")
+    headers = ("Version", "Saved", "Note")
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -296,13 +296,9 @@ class VersionListModel(QAbstractTableModel):
         """The version at `row`."""
         return self._versions[row]
 
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        """Number of versions (a table has no children)."""
-        return 0 if parent.isValid() else len(self._versions)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        """Version, saved time and note."""
-        return 0 if parent.isValid() else len(self.HEADERS)
+    def row_total(self) -> int:
+        """Number of versions."""
+        return len(self._versions)
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         """Cell text, tooltip (hashes) and the RulebookVersion itself."""
@@ -317,14 +313,6 @@ class VersionListModel(QAbstractTableModel):
                 f"rule prompt {version.rule_prompt_hash} · why prompt {version.why_prompt_hash}"
             )
         return version if role == VersionRole else None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        """Column titles."""
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-        return None
 
 
 def _when(created_at: str) -> str:

@@ -10,9 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
     Qt,
     Signal,
     Slot,
@@ -33,8 +30,8 @@ from whylab.core.storage.runs import RunRecord, RunStatus, RunStore
 from whylab.gui.run_progress import STATUS_TEXT
 from whylab.gui.run_worker import open_reader
 from whylab.gui.style import named
+from whylab.gui.table_model import FlatTableModel, ModelIndex
 
-ModelIndex = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Name", "Suite", "Status", "Trials", "Errors", "Model", "Started")
 
 
@@ -73,8 +70,10 @@ def load_runs(store_path: Path, limit: int = 200) -> list[RunRow]:
         db.close()
 
 
-class RunsTableModel(QAbstractTableModel):
+class RunsTableModel(FlatTableModel):
     """Runs as table rows: name, suite, status, trials, errors, model, start time."""
+
+    headers = COLUMNS
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,25 +85,9 @@ class RunsTableModel(QAbstractTableModel):
         self.rows = rows
         self.endResetModel()
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        """Number of runs (a table has no children)."""
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        """Number of columns."""
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        """Column titles."""
-        if (
-            orientation == Qt.Orientation.Horizontal
-            and role == Qt.ItemDataRole.DisplayRole
-            and 0 <= section < len(COLUMNS)
-        ):
-            return COLUMNS[section]
-        return None
+    def row_total(self) -> int:
+        """Number of runs."""
+        return len(self.rows)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         """Cell text, the run id as tooltip, and the RunRow for UserRole."""

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
-    QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
     Signal,
@@ -15,8 +13,8 @@ from PySide6.QtWidgets import QWidget
 
 from whylab.core.errors import BadInputError
 from whylab.core.suites import COLUMNS, Suite, SuiteItem
+from whylab.gui.table_model import FlatTableModel, ModelIndex
 
-ModelIndex = QModelIndex | QPersistentModelIndex
 HEADERS = {
     "id": "Id",
     "prompt": "Prompt",
@@ -35,7 +33,7 @@ def item_row(item: SuiteItem) -> Row:
     return {name: str(getattr(item, name) or "") for name in COLUMNS}
 
 
-class SuiteTableModel(QAbstractTableModel):
+class SuiteTableModel(FlatTableModel):
     """A suite's items as rows of five editable text columns.
 
     Signals:
@@ -43,6 +41,8 @@ class SuiteTableModel(QAbstractTableModel):
     """
 
     modifiedChanged = Signal(bool)
+    headers = tuple(HEADERS[name] for name in COLUMNS)
+    numbered_rows = True
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -58,29 +58,15 @@ class SuiteTableModel(QAbstractTableModel):
         self.endResetModel()
         self.set_modified(False)
 
+    def row_total(self) -> int:
+        """Number of prompts."""
+        return len(self.rows)
+
     def set_modified(self, modified: bool) -> None:
         """Mark the rows as saved (False) or changed since (True)."""
         if modified != self.modified:
             self.modified = modified
             self.modifiedChanged.emit(modified)
-
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        """Number of prompts."""
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        """id, prompt, category, expected, rationale."""
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> object:
-        """Column titles; row numbers (1-based) down the side."""
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return HEADERS[COLUMNS[section]] if 0 <= section < len(COLUMNS) else None
-        return str(section + 1)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         """One line of text per cell to show; the full text to edit and as tooltip."""
