@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from whylab.core.batch import DEFAULT_CONCURRENCY, Estimate
+from whylab.core.batch.plan import rough_duration
 from whylab.core.batch.provider_batch import DEFAULT_POLL_INTERVAL_S
 from whylab.core.models import GenerationParams, ProviderSpec, Rulebook
 from whylab.core.providers.registry import BATCH_API_KINDS
@@ -55,15 +56,6 @@ def suite_choices(folder: Path | None = None) -> list[tuple[str, str]]:
     choices = [(f"{name} (built-in)", name) for name in builtin_names()]
     choices += [(f"{path.stem} ({path.name})", str(path)) for path in list_user_suites(folder)]
     return choices
-
-
-def rough_duration(seconds: float) -> str:
-    """An estimate's duration, as rough as the estimate: '40 s', '12 min', '2.5 h'."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def estimate_lines(estimate: Estimate, kind: str, *, batch_api: bool = False) -> dict[str, str]:

@@ -226,7 +226,7 @@ class Estimate:
             f"Plan: {self.total_trials} trials{resumed}; {self.todo_trials} to run{cached}.\n"
             f"Estimate: {self.requests} requests, ~{self.input_tokens:,} input and "
             f"~{self.output_tokens:,} output tokens, cost {cost}, "
-            f"~{_duration(self.seconds)} at concurrency {self.concurrency} "
+            f"~{rough_duration(self.seconds)} at concurrency {self.concurrency} "
             f"(model {self.model or 'server default'})."
         )
 
@@ -336,7 +336,8 @@ def _seconds(kind: ProviderKind, requests: int, usage: Usage, concurrency: int) 
     return serial / max(1, concurrency)
 
 
-def _duration(seconds: float) -> str:
+def rough_duration(seconds: float) -> str:
+    """An estimate's duration, as rough as the estimate: '40 s', '12 min', '2.5 h'."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
