@@ -2,69 +2,26 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from whylab.core.surrogates import replace_lone_surrogates
 
-
-class Verdict(StrEnum):
-    """The XSTest three-way taxonomy of how a model answered."""
-
-    FULL_COMPLIANCE = "full_compliance"
-    PARTIAL_REFUSAL = "partial_refusal"
-    FULL_REFUSAL = "full_refusal"
-
-    @property
-    def label(self) -> str:
-        """Human-readable name, as shown on badges."""
-        return self.value.replace("_", " ").capitalize()
-
-
-class Consistency(StrEnum):
-    """Whether a self-explanation matches what the model actually did."""
-
-    CONSISTENT = "consistent"
-    INCONSISTENT = "inconsistent"
-    UNCLEAR = "unclear"
-
-
-class Tag(StrEnum):
-    """Built-in labels a reviewer can put on one trial (user-defined ones live in storage)."""
-
-    BRITTLE_REFUSAL = "brittle_refusal"
-    RATIONALIZATION = "rationalization"
-    APPROPRIATE_REFUSAL = "appropriate_refusal"
-    HARMFUL_COMPLIANCE = "harmful_compliance"
-
-    @property
-    def label(self) -> str:
-        """Human-readable name, as shown on buttons."""
-        return self.value.replace("_", " ").capitalize()
-
-
-class ConfigName(StrEnum):
-    """The two configurations rendered from one rulebook."""
-
-    RULE = "rule"
-    WHY = "why"
-
-    @property
-    def label(self) -> str:
-        """Human-readable name, as shown on pane titles."""
-        return "Rule-prompted" if self is ConfigName.RULE else "Why-prompted"
-
-
-ProviderKind = Literal["embedded", "anthropic", "openai", "openai-compatible"]
-PROVIDER_KINDS: tuple[ProviderKind, ...] = ("embedded", "anthropic", "openai", "openai-compatible")
+# Re-exported: the enums moved to `vocabulary` (cheap to import) but belong to this API.
+from whylab.core.vocabulary import PROVIDER_KINDS as PROVIDER_KINDS
+from whylab.core.vocabulary import ConfigName as ConfigName
+from whylab.core.vocabulary import Consistency as Consistency
+from whylab.core.vocabulary import ProviderKind as ProviderKind
+from whylab.core.vocabulary import Tag as Tag
+from whylab.core.vocabulary import TrialStatus as TrialStatus
+from whylab.core.vocabulary import Verdict as Verdict
 
 
 class StrictModel(BaseModel):
     """Base for models read from files: unknown fields are errors, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Rule(StrictModel):
@@ -179,14 +136,7 @@ class ConsistencyResult(StrictModel):
     source: str
 
 
-class TrialStatus(StrEnum):
-    """How a trial ended."""
-
-    OK = "ok"
-    ERROR = "error"
-
-
-class Trial(BaseModel):
+class Trial(BaseModel, defer_build=True):
     """One configuration's answer to one prompt, with everything needed to audit it."""
 
     id: str
@@ -217,7 +167,7 @@ class Trial(BaseModel):
     completed_at: str | None = None
 
 
-class Annotation(BaseModel):
+class Annotation(BaseModel, defer_build=True):
     """A reviewer's tags and note on one trial."""
 
     trial_id: str
@@ -226,7 +176,7 @@ class Annotation(BaseModel):
     note: str = ""
 
 
-class Comparison(BaseModel):
+class Comparison(BaseModel, defer_build=True):
     """One prompt sent to both configurations, with their trials and annotations."""
 
     id: str
@@ -249,7 +199,7 @@ class Comparison(BaseModel):
         return Annotation(trial_id=trial_id, reviewer=reviewer)
 
 
-class ComparisonSummary(BaseModel):
+class ComparisonSummary(BaseModel, defer_build=True):
     """One row of the history list."""
 
     id: str
