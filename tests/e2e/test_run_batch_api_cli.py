@@ -85,8 +85,11 @@ def chat_calls(server: FakeLLM) -> int:
 def saved_batch(db: Path, run_id: str) -> str | None:
     if not db.exists():
         return None
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        row = conn.execute("SELECT settings_json FROM runs WHERE id = ?", [run_id]).fetchone()
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT settings_json FROM runs WHERE id = ?", [run_id]).fetchone()
+    except sqlite3.OperationalError:  # the child has created the file but not its tables yet
+        return None
     if row is None:
         return None
     saved = json.loads(row[0] or "{}").get("provider_batch") or {}
