@@ -63,6 +63,8 @@ def markdown_document(text: str, parent: QObject | None = None) -> SafeDocument:
         and links by their text plus the target in grey.
     """
     document = SafeDocument(parent)
+    if not text:  # every pane starts empty: nothing to parse, defuse or shade
+        return document
     document.setMarkdown(text, MARKDOWN_FEATURES)
     defuse(document)
     _shade_code(document)
