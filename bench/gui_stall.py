@@ -47,7 +47,7 @@ from whylab.core.settings import Settings
 from whylab.core.storage import Store
 from whylab.core.suites import Suite, SuiteItem
 from whylab.gui.errors import ErrorReporter
-from whylab.gui.main_window import MainWindow
+from whylab.gui.main_window import build_main_window
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE_MS = 5
@@ -129,7 +129,7 @@ def main() -> None:
 
     app = QApplication(sys.argv)
     store = Store.open(default_db_path())
-    window = MainWindow(
+    window = build_main_window(
         store,
         Settings(),
         make_default_provider,

@@ -1,13 +1,15 @@
 """The one place that wires WhyLab's GUI together.
 
-paths -> settings -> QApplication -> project file (Store) -> rulebook -> main window,
-with every service passed in through constructors. The last project opened is
-reopened on start, and the first run shows the welcome dialog, whose sample
-project replaces the open one. Provider SDKs are imported
-only inside the provider factory, which runs in a worker after the first paint.
+QApplication -> the main window's frame, on screen -> settings -> rulebook -> project
+file (Store) -> the window's contents (`MainWindow.attach`), with every service passed
+in through constructors. The last project opened is reopened on start, and the first
+run shows the welcome dialog, whose sample project replaces the open one. Provider SDKs
+are imported only inside the provider factory, which runs in a worker after the first
+paint.
 
-Start-up (issue 9, bench/startup.py): what is not needed to draw the main window
-waits for its `firstPainted` signal (providers, the welcome dialog, interpreter
+Start-up (issue 9, bench/startup.py): the frame is drawn before pydantic, sqlite-utils
+and the rest of WhyLab are imported (`framePainted`); what is not needed to draw the
+contents waits for their `firstPainted` (providers, the welcome dialog, interpreter
 tuning) or is imported where it is first used.
 """
 
@@ -26,19 +28,20 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from whylab.core.errors import EmbeddedModelError, UserError
-from whylab.core.models import ProviderSpec, Rulebook
 from whylab.core.paths import data_dir, default_db_path, resources_dir
-from whylab.core.rulebook import load_default_rulebook
-from whylab.core.settings import Settings, load_settings, save_settings
-from whylab.core.storage import Store
 from whylab.gui.errors import ErrorReporter
 from whylab.gui.main_window import MainWindow
 from whylab.gui.style import apply_theme
 from whylab.gui.ui_state import open_ui_state
 from whylab.logs import setup_logging
 
+# Imported once the frame is on screen (`_load_inputs`, `open_project`): pydantic and
+# sqlite-utils are the slowest part of start-up.
 if TYPE_CHECKING:
+    from whylab.core.models import ProviderSpec, Rulebook
     from whylab.core.providers.base import Provider
+    from whylab.core.settings import Settings
+    from whylab.core.storage import Store
 
 log = logging.getLogger("whylab.gui")
 
@@ -81,6 +84,11 @@ def make_default_provider(spec: ProviderSpec) -> Provider:
 
 def open_project(path: Path, message: MessageFn = show_critical) -> Store | None:
     """Open the project file, or explain why not and return None (the file is untouched)."""
+    from whylab.startup import import_sqlite_utils_without_dataframes
+
+    import_sqlite_utils_without_dataframes()
+    from whylab.core.storage import Store
+
     try:
         return Store.open(path)
     except UserError as exc:
@@ -101,6 +109,9 @@ def _application() -> QApplication:
 
 
 def _load_inputs(message: MessageFn) -> tuple[Settings, Rulebook] | None:
+    from whylab.core.rulebook import load_default_rulebook
+    from whylab.core.settings import load_settings
+
     try:
         return load_settings(), load_default_rulebook()
     except UserError as exc:
@@ -119,6 +130,8 @@ def last_project_path(settings: Settings) -> Path | None:
 
 def remember_project(path: Path) -> None:
     """Record `path` as the last project in the saved settings (best effort)."""
+    from whylab.core.settings import load_settings, save_settings
+
     try:
         current = load_settings()
         if current.last_project != str(path):
@@ -143,8 +156,9 @@ class Session:
         self.store: Store | None = None
         self.window: MainWindow | None = None
 
-    def open(self, path: Path) -> MainWindow | None:
-        """Open `path` in a new main window; None (and a message) when it cannot be used.
+    def open(self, path: Path, frame: MainWindow | None = None) -> MainWindow | None:
+        """Open `path` in `frame` or a new main window; None (and a message) when it
+        cannot be used.
 
         The new window is shown before the old one closes, so the application never
         runs out of windows (which would quit it).
@@ -154,13 +168,13 @@ class Session:
             return None
         old_window, old_store = self.window, self.store
         self.store = store
-        self.window = MainWindow(
+        self.window = frame or MainWindow(ui_state=open_ui_state(data_dir()), opening=path.name)
+        self.window.attach(
             store,
             self.settings,
             make_default_provider,
             rulebook=self.rulebook,
             errors=self.reporter,
-            ui_state=open_ui_state(data_dir()),
         )
         self.window.openProjectRequested.connect(self._switch_later)
         self.window.show()
@@ -198,6 +212,9 @@ def run_gui(
 ) -> int:
     """Open the main window on `db_path` (the last or default project) and run until it closes.
 
+    The window's frame is shown first; the settings, rulebook and project are loaded
+    once it has painted, and then fill it in.
+
     Args:
         db_path: The project file; when None, the last project opened (if it still
             exists), else the default one in the data folder.
@@ -212,28 +229,58 @@ def run_gui(
     app = _application()
     reporter = ErrorReporter()
     reporter.install()
+    frame = MainWindow(ui_state=open_ui_state(data_dir()), opening=db_path.name if db_path else "")
+    sessions: list[Session] = []
     try:
-        inputs = _load_inputs(show_critical)
-        if inputs is None:
-            return EXIT_BAD_INPUT
-        settings, rulebook = inputs
-        session = Session(settings, rulebook, reporter)
-        path = db_path or last_project_path(settings) or default_db_path()
-        try:
-            window = session.open(path)
-            if window is None:
+        if smoke:
+            session = start_session(frame, db_path, reporter)
+            if session is None:
                 return EXIT_BAD_INPUT
-            if smoke:
-                return _smoke(app, window, screenshot)
-            # In this order, once the window is on screen (issue 9: start-up time).
-            window.firstPainted.connect(window.start_loading_provider)
-            window.firstPainted.connect(lambda: _welcome(session))
-            window.firstPainted.connect(tune_interpreter_for_gui)
-            return app.exec()
-        finally:
-            session.close()
+            sessions.append(session)
+            return _smoke(app, frame, screenshot)
+
+        def load() -> None:
+            session = start_session(frame, db_path, reporter)
+            if session is None:
+                app.exit(EXIT_BAD_INPUT)
+                return
+            sessions.append(session)
+            # In this order, once the contents are on screen (issue 9: start-up time).
+            frame.firstPainted.connect(frame.start_loading_provider)
+            frame.firstPainted.connect(lambda: _welcome(session))
+            frame.firstPainted.connect(tune_interpreter_for_gui)
+
+        frame.framePainted.connect(load)
+        frame.show()
+        return app.exec()
     finally:
+        if sessions:  # the session owns the frame now, or the window that replaced it
+            sessions[0].close()
+        else:
+            frame.close()
+            frame.deleteLater()
         reporter.uninstall()
+
+
+def start_session(
+    frame: MainWindow, db_path: Path | None, reporter: ErrorReporter
+) -> Session | None:
+    """Load the settings and rulebook and open the project in `frame`.
+
+    Returns:
+        The session, or None when the settings, rulebook or project file cannot be used
+        (the reason has been shown).
+    """
+    from whylab.startup import import_sqlite_utils_without_dataframes
+
+    import_sqlite_utils_without_dataframes()  # before anything imports it
+    inputs = _load_inputs(show_critical)
+    if inputs is None:
+        return None
+    settings, rulebook = inputs
+    session = Session(settings, rulebook, reporter)
+    path = db_path or last_project_path(settings) or default_db_path()
+    return session if session.open(path, frame) is not None else None
 
 
 def tune_interpreter_for_gui() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from whylab import __version__
 from whylab.core.errors import UserError
-from whylab.core.models import PROVIDER_KINDS
+from whylab.core.vocabulary import PROVIDER_KINDS
 from whylab.logs import setup_logging
 from whylab.startup import import_sqlite_utils_without_dataframes
 
@@ -33,10 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"whylab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    gui = sub.add_parser("gui", help="open the GUI (the default)")
-    gui.add_argument("--db", type=Path, help="project file")
-    gui.add_argument("--smoke", action="store_true", help="open, render and exit 0 (tests)")
-    gui.add_argument("--screenshot", type=Path, help="with --smoke: save the window as PNG")
+    add_gui_arguments(sub.add_parser("gui", help="open the GUI (the default)"))
     compare = sub.add_parser("compare", help="one prompt, both configurations")
     compare.add_argument("prompt", help="the user prompt to send")
     compare.add_argument("--no-explain", action="store_true", help="skip the explanation turn")
@@ -55,8 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_gui_arguments(gui: argparse.ArgumentParser) -> None:
+    """The options of `whylab gui`."""
+    gui.add_argument("--db", type=Path, help="project file")
+    gui.add_argument("--smoke", action="store_true", help="open, render and exit 0 (tests)")
+    gui.add_argument("--screenshot", type=Path, help="with --smoke: save the window as PNG")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `whylab` console script."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not words or words[0] == "gui":
+        return _open_gui(words[1:])
     import_sqlite_utils_without_dataframes()
     from whylab.commands.common import EXIT_BAD_INPUT, fail
 
@@ -68,6 +75,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail(str(exc), EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         return fail("interrupted", 130)
+
+
+def _open_gui(words: list[str]) -> int:
+    """`whylab gui`, parsed without the other commands: their modules would delay the window
+    (issue 9: start-up); the GUI imports what it needs once its frame is on screen."""
+    gui = argparse.ArgumentParser(prog="whylab gui", description="Open the WhyLab window.")
+    add_gui_arguments(gui)
+    args = gui.parse_args(words)
+    args.command = "gui"
+    setup_logging()
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        return 130
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from whylab.core.rulebook import load_default_rulebook
 from whylab.core.settings import Settings
 from whylab.core.storage import Store
 from whylab.gui.errors import ErrorReport, ErrorReporter
-from whylab.gui.main_window import MainWindow
+from whylab.gui.main_window import MainWindow, build_main_window
 from whylab.gui.workers import ProviderFactory
 
 
@@ -63,7 +63,7 @@ def make_window(
             factory = lambda _spec: fixed  # noqa: E731
         else:
             factory = provider
-        window = MainWindow(
+        window = build_main_window(
             target or store,
             settings,
             factory,

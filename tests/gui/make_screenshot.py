@@ -53,7 +53,7 @@ def main() -> int:
     from whylab.core.settings import Settings
     from whylab.core.storage import Store
     from whylab.gui.errors import ErrorReporter
-    from whylab.gui.main_window import MainWindow
+    from whylab.gui.main_window import build_main_window
 
     app = _application()
     target = Path(os.environ["WHYLAB_HOME"]) / "screenshot.sqlite"
@@ -61,7 +61,7 @@ def main() -> int:
         shutil.copyfile(args.from_project, target)
     store = Store.open(target)
     settings = Settings(reviewer="demo", params=GenerationParams(max_tokens=args.max_tokens))
-    window = MainWindow(
+    window = build_main_window(
         store,
         settings,
         make_default_provider,

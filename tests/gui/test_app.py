@@ -31,7 +31,7 @@ from whylab.core.rulebook import load_default_rulebook
 from whylab.core.settings import Settings
 from whylab.core.storage import Store
 from whylab.gui.errors import ErrorDialog, ErrorReport, ErrorReporter, describe
-from whylab.gui.main_window import MainWindow
+from whylab.gui.main_window import build_main_window
 from whylab.gui.ui_state import open_ui_state, restore_window, save_window
 
 pytestmark = pytest.mark.gui
@@ -212,7 +212,7 @@ def test_window_state_is_saved_and_restored(qtbot: QtBot, tmp_path: Path) -> Non
 def test_main_window_keeps_its_state_in_the_ui_state_file(
     qtbot: QtBot, tmp_path: Path, store: Store
 ) -> None:
-    window = MainWindow(
+    window = build_main_window(
         store,
         Settings(reviewer="tester"),
         _unused_factory,

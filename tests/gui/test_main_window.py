@@ -19,7 +19,7 @@ from whylab.core.rulebook import load_default_rulebook
 from whylab.core.settings import Settings
 from whylab.core.storage import Store
 from whylab.gui.errors import ErrorReport, ErrorReporter
-from whylab.gui.main_window import MainWindow
+from whylab.gui.main_window import MainWindow, build_main_window
 from whylab.gui.status import ProviderState
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
@@ -31,7 +31,7 @@ VERDICT_LABELS = {v.label for v in Verdict}
 
 
 def _window(qtbot: QtBot, store: Store, reports: list[ErrorReport]) -> MainWindow:
-    window = MainWindow(
+    window = build_main_window(
         store,
         Settings(reviewer="tester", params=GenerationParams(max_tokens=200)),
         make_default_provider,

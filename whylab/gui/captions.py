@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from whylab.core.models import Rulebook
+if TYPE_CHECKING:
+    from whylab.core.models import Rulebook
 
 RUN_HINT = "Ctrl+Return runs both configurations  ·  Esc stops"
 

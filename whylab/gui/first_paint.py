@@ -33,6 +33,8 @@ class FirstPaintNotifier(QObject):
         self._fallback.setSingleShot(True)
         self._fallback.setInterval(FALLBACK_MS)
         self._fallback.timeout.connect(self._emit)
+        if widget.isVisible():  # already shown (a window getting its contents): no Show
+            self._fallback.start()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Start the fallback when the widget is shown; emit once its first paint is done."""

@@ -22,31 +22,33 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from whylab.core.errors import StorageError, UserError
-from whylab.core.models import Comparison, ConfigName, Configuration, ProviderSpec, Rulebook
 from whylab.core.paths import data_dir, default_db_path
-from whylab.core.settings import Settings, save_provider_choices
-from whylab.core.storage import Store
-from whylab.gui.annotation_writer import AnnotationWriter
 from whylab.gui.captions import run_hint, shown_caption
-from whylab.gui.comparison_pane import ComparisonPane
-from whylab.gui.comparison_runner import ComparisonRunner
-from whylab.gui.config_panel import ConfigPanel
-from whylab.gui.errors import ErrorReporter
 from whylab.gui.first_paint import FirstPaintNotifier
-from whylab.gui.history_view import HistoryView
-from whylab.gui.main_menus import TAG_SHORTCUTS, MainMenus
-from whylab.gui.provider_cache import ProviderCache
-from whylab.gui.provider_choices import ProviderChoices, SettingsSaver
-from whylab.gui.status import ProviderStatus
 from whylab.gui.style import named
-from whylab.gui.ui_state import restore_window, save_window
-from whylab.gui.workspace import ConfigColumn, PromptCard
+from whylab.gui.ui_state import restore_geometry, restore_layout, save_window
 
-# Imported where they are used, after the first paint: not needed to draw the window.
+# What draws and runs the window's contents is imported by `attach`, after the frame's
+# first paint (issue 9: start-up); these names are for the type checker.
 if TYPE_CHECKING:
+    from whylab.core.models import Comparison, ConfigName, Configuration, ProviderSpec, Rulebook
+    from whylab.core.settings import Settings
+    from whylab.core.storage import Store
+    from whylab.gui.comparison_pane import ComparisonPane
+    from whylab.gui.comparison_runner import ComparisonRunner
+    from whylab.gui.config_panel import ConfigPanel
+    from whylab.gui.errors import ErrorReporter
+    from whylab.gui.provider_choices import ProviderChoices, SettingsSaver
     from whylab.gui.providers_dialog import ProvidersDialog
     from whylab.gui.review_window import ReviewWindow
     from whylab.gui.rulebook_editor import RulebookEditor
@@ -57,8 +59,38 @@ if TYPE_CHECKING:
 DEFAULT_SIZE = (1280, 800)
 
 
+def build_main_window(
+    store: Store,
+    settings: Settings,
+    provider_factory: ProviderFactory,
+    *,
+    rulebook: Rulebook,
+    errors: ErrorReporter,
+    ui_state: QSettings | None = None,
+    settings_saver: SettingsSaver | None = None,
+    parent: QWidget | None = None,
+) -> MainWindow:
+    """A main window over `store`, built in one go (the frame, then `MainWindow.attach`)."""
+    window = MainWindow(
+        ui_state=ui_state, opening=store.path.name if store.path else "", parent=parent
+    )
+    window.attach(
+        store,
+        settings,
+        provider_factory,
+        rulebook=rulebook,
+        errors=errors,
+        settings_saver=settings_saver,
+    )
+    return window
+
+
 class MainWindow(QMainWindow):
     """Runs a prompt under both configurations and shows, stores and annotates the answers.
+
+    Built in two steps so that a window is on screen at once (issue 9: start-up): the
+    constructor makes the frame, which says the project is opening; `attach` gives it a
+    project, settings and rulebook and builds the contents. `build_main_window` does both.
 
     Signals:
         runFinished(str): every trial of the comparison with this id has ended.
@@ -66,8 +98,9 @@ class MainWindow(QMainWindow):
         providerChanged(): a provider became ready or failed to load.
         settingsSaved(): the settings were written to disk.
         openProjectRequested(str): the user asked to open this project file instead.
-        firstPainted(): the window has painted for the first time (start-up work that
-            can wait, waits for this); `finish_building` has run.
+        framePainted(): the window has painted for the first time, contents or not.
+        firstPainted(): the window has painted with its contents for the first time
+            (start-up work that can wait, waits for this); `finish_building` has run.
     """
 
     runFinished = Signal(str)
@@ -75,9 +108,37 @@ class MainWindow(QMainWindow):
     providerChanged = Signal()
     settingsSaved = Signal()
     openProjectRequested = Signal(str)
+    framePainted = Signal()
     firstPainted = Signal()
 
     def __init__(
+        self,
+        *,
+        ui_state: QSettings | None = None,
+        opening: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        """Make the frame: title, saved size and place, and "Opening `opening`…".
+
+        Args:
+            ui_state: Where window geometry and splitter positions are kept.
+            opening: The name of the project being opened, shown until `attach`.
+        """
+        super().__init__(parent)
+        self._ui_state = ui_state
+        self._attached = False
+        self._runs: RunController | None = None
+        self.setWindowTitle("WhyLab")
+        self.resize(*DEFAULT_SIZE)
+        if ui_state is not None:
+            restore_geometry(ui_state, self)
+        placeholder = named(QLabel(f"Opening {opening or 'the project'}…"), "opening")
+        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setCentralWidget(placeholder)
+        frame_paint = FirstPaintNotifier(self)
+        frame_paint.painted.connect(self.framePainted)
+
+    def attach(
         self,
         store: Store,
         settings: Settings,
@@ -85,24 +146,27 @@ class MainWindow(QMainWindow):
         *,
         rulebook: Rulebook,
         errors: ErrorReporter,
-        ui_state: QSettings | None = None,
-        settings_saver: SettingsSaver = save_provider_choices,
-        parent: QWidget | None = None,
+        settings_saver: SettingsSaver | None = None,
     ) -> None:
-        """Build the window; nothing is loaded until `start_loading_provider` or a run.
+        """Build the contents over `store`; nothing is loaded until a run or
+        `start_loading_provider`.
 
         Args:
             settings_saver: Writes the settings when the user changes the providers
                 or a configuration's choice (the default updates just those parts
                 of settings.toml in the data folder).
         """
-        super().__init__(parent)
+        from whylab.core.settings import save_provider_choices
+        from whylab.gui.annotation_writer import AnnotationWriter
+        from whylab.gui.provider_cache import ProviderCache
+
+        assert not self._attached, "a main window holds one project"
+        self._attached = True
         self.store = store
         self.settings = settings
         self.rulebook = rulebook
         self.rulebook_editor: RulebookEditor | None = None
         self.errors = errors
-        self._ui_state = ui_state
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(4)
         self.provider_cache = ProviderCache(provider_factory, self._pool, self)
@@ -110,21 +174,28 @@ class MainWindow(QMainWindow):
         self.annotations = AnnotationWriter(store, settings, errors, self)
         self.annotations.tagSaved.connect(self.refresh_history)
         self.annotations.noteSaved.connect(self._on_note_saved)
-        self.setWindowTitle("WhyLab")
         self._build()
-        self.provider_choices = self._build_provider_choices(settings_saver)
+        self.provider_choices = self._build_provider_choices(
+            settings_saver or save_provider_choices
+        )
         self._build_actions()
         self.runner = self._build_runner()
-        self._runs: RunController | None = None
         self.review_windows: list[ReviewWindow] = []
         errors.parent_widget = self
-        self._restore_ui_state()
+        if self._ui_state is not None:
+            restore_layout(self._ui_state, self, [self.main_splitter, self.pane_splitter])
         self.refresh_history()
         self._set_running(False)
         self.prompt.setFocus()  # typing a prompt is the first thing to do
         first_paint = FirstPaintNotifier(self)
         first_paint.painted.connect(self.finish_building)
         first_paint.painted.connect(self.firstPainted)
+        self.update()  # the frame may already be on screen: paint the contents
+
+    @property
+    def attached(self) -> bool:
+        """Whether `attach` has built the contents."""
+        return self._attached
 
     @property
     def runs(self) -> RunController:
@@ -147,6 +218,9 @@ class MainWindow(QMainWindow):
     # ---- construction -------------------------------------------------------------------
 
     def _build(self) -> None:
+        from whylab.gui.history_view import HistoryView
+        from whylab.gui.status import ProviderStatus
+
         central = named(QWidget(), "central")
         outer = QVBoxLayout(central)
         outer.setContentsMargins(12, 12, 12, 8)
@@ -167,6 +241,9 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(True)
 
     def _build_workspace(self) -> QWidget:
+        from whylab.core.models import ConfigName
+        from whylab.gui.workspace import PromptCard
+
         workspace = QWidget()
         layout = QVBoxLayout(workspace)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -187,6 +264,9 @@ class MainWindow(QMainWindow):
 
     def _build_column(self, config: ConfigName) -> QWidget:
         """One configuration: its provider/model bar above its comparison pane."""
+        from whylab.gui.main_menus import TAG_SHORTCUTS
+        from whylab.gui.workspace import ConfigColumn
+
         column = ConfigColumn(config, self.settings, TAG_SHORTCUTS[config])
         self.annotations.watch(column.pane)
         self.config_panels[config] = column.panel
@@ -194,6 +274,8 @@ class MainWindow(QMainWindow):
         return column
 
     def _build_actions(self) -> None:
+        from whylab.gui.main_menus import MainMenus
+
         menus = MainMenus(self, lambda config, tag: self.panes[config].toggle_tag(tag))
         menus.rulebook.triggered.connect(self.open_rulebook_editor)
         menus.open_project.triggered.connect(self._choose_project)
@@ -210,6 +292,8 @@ class MainWindow(QMainWindow):
         menus.about.triggered.connect(self._about)
 
     def _build_provider_choices(self, settings_saver: SettingsSaver) -> ProviderChoices:
+        from whylab.gui.provider_choices import ProviderChoices
+
         choices = ProviderChoices(
             self.settings,
             self.provider_cache,
@@ -224,6 +308,8 @@ class MainWindow(QMainWindow):
         return choices
 
     def _build_runner(self) -> ComparisonRunner:
+        from whylab.gui.comparison_runner import ComparisonRunner
+
         runner = ComparisonRunner(
             self.store,
             self.settings,
@@ -446,13 +532,8 @@ class MainWindow(QMainWindow):
         self.review_windows = [w for w in self.review_windows if w.isVisible()] + [window]
         return window
 
-    def _restore_ui_state(self) -> None:
-        self.resize(*DEFAULT_SIZE)
-        if self._ui_state is not None:
-            restore_window(self._ui_state, self, [self.main_splitter, self.pane_splitter])
-
     def _save_ui_state(self) -> None:
-        if self._ui_state is not None:
+        if self._ui_state is not None and self._attached:
             save_window(self._ui_state, self, [self.main_splitter, self.pane_splitter])
 
     @Slot()
@@ -477,6 +558,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save notes and window state, stop the workers and wait for them."""
+        if not self._attached:  # closed while the project was opening: nothing to save
+            super().closeEvent(event)
+            return
         if self.rulebook_editor is not None and not self.rulebook_editor.maybe_discard():
             event.ignore()
             return

@@ -14,7 +14,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QApplication, QStyleFactory, QWidget
 
-from whylab.core.models import Verdict
+from whylab.core.vocabulary import Verdict
 
 W = TypeVar("W", bound=QWidget)
 
@@ -158,6 +158,7 @@ QLabel {{ color: {t.text}; }}
 QLabel#paneTitle {{ font-size: 15px; font-weight: 600; }}
 QLabel#sectionTitle {{ color: {t.muted}; font-size: 11px; font-weight: 600; }}
 QLabel#meta, QLabel#caption {{ color: {t.muted}; font-size: 12px; }}
+QLabel#opening {{ color: {t.muted}; font-size: 14px; }}
 QLabel[badge] {{ border-radius: 10px; padding: 2px 10px; font-size: 12px; font-weight: 600; }}
 {_badge_rules(t)}
 QLabel#consistency[state="consistent"] {{ color: {t.consistent}; }}

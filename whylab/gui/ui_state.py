@@ -17,13 +17,22 @@ def open_ui_state(folder: Path) -> QSettings:
 
 def restore_window(state: QSettings, window: QMainWindow, splitters: list[QSplitter]) -> None:
     """Restore geometry, dock/toolbar state and each splitter (by object name), if saved."""
-    for key, restore in (
-        ("geometry", window.restoreGeometry),
-        ("windowState", window.restoreState),
-    ):
-        value = state.value(key)
-        if isinstance(value, QByteArray):
-            restore(value)
+    restore_geometry(state, window)
+    restore_layout(state, window, splitters)
+
+
+def restore_geometry(state: QSettings, window: QMainWindow) -> None:
+    """Restore the window's size and place, if saved (before it is first shown)."""
+    value = state.value("geometry")
+    if isinstance(value, QByteArray):
+        window.restoreGeometry(value)
+
+
+def restore_layout(state: QSettings, window: QMainWindow, splitters: list[QSplitter]) -> None:
+    """Restore the dock/toolbar state and each splitter (by object name), if saved."""
+    value = state.value("windowState")
+    if isinstance(value, QByteArray):
+        window.restoreState(value)
     for splitter in splitters:
         value = state.value(f"splitters/{splitter.objectName()}")
         if isinstance(value, QByteArray):
