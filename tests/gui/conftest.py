@@ -72,7 +72,9 @@ def make_window(
         )
         qtbot.addWidget(window)
         built.append(window)
-        window.show()
+        # Started up as a user sees it: painted, with what waits for the first paint added.
+        with qtbot.waitSignal(window.firstPainted, timeout=10_000):
+            window.show()
         qtbot.waitExposed(window)
         window.activateWindow()  # window shortcuts (Ctrl+Return, Esc, Alt+N) need it
         qtbot.waitUntil(window.isActiveWindow)
