@@ -91,6 +91,11 @@ def dialog(
     shown.finish_now()
 
 
+def counted(qtbot: QtBot, dialog: JudgeDialog) -> None:
+    """Wait for the counts, which a worker reads."""
+    qtbot.waitUntil(lambda: "counting" not in dialog.scope.all_button.text(), timeout=10_000)
+
+
 def run_to_end(qtbot: QtBot, dialog: JudgeDialog) -> None:
     with qtbot.waitSignal(dialog.judgingFinished, timeout=20_000):
         qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
@@ -102,6 +107,7 @@ def test_judging_a_small_run_saves_labels_and_matches_the_db(
 ) -> None:
     fake_llm.script(judge_reply)
     assert dialog.author_label.text() == AUTHOR
+    counted(qtbot, dialog)
     assert f"({OK_TRIALS})" in dialog.scope.all_button.text()
     assert "(6)" in dialog.scope.disputed_button.text()  # items b, c and d flip
     started = time.monotonic()
@@ -127,6 +133,7 @@ def test_judging_a_small_run_saves_labels_and_matches_the_db(
     assert status.startswith(f"Done: {OK_TRIALS - 1} of {OK_TRIALS} trials judged by {AUTHOR}")
     assert "2 disagree" in status
     assert "1 error." in status
+    counted(qtbot, dialog)
     assert "(1)" in dialog.scope.all_button.text()  # the trial with an error is left to retry
     assert reports == []
     print(f"judge dialog: {OK_TRIALS} trials in {elapsed:.2f} s on FakeLLM")
@@ -202,6 +209,7 @@ def test_only_disputed_trials_are_judged_when_asked(
     run_to_end(qtbot, dialog)
     prompts = {label.trial_id for label in judge_labels(store.db, "r", AUTHOR)}
     assert dialog.tally.total == len(prompts) == 6
+    counted(qtbot, dialog)
     assert "(0)" in dialog.scope.disputed_button.text()
 
 
@@ -236,14 +244,33 @@ def test_an_edited_prompt_is_used_hashed_saved_and_the_default_restored(
 
 
 def test_a_profile_with_no_model_named_shows_counts_once_it_is_known(
-    dialog: JudgeDialog,
+    qtbot: QtBot, dialog: JudgeDialog
 ) -> None:
     dialog.profile.setCurrentIndex(1)  # Embedded: only its server knows the model name
     assert dialog.author_label.text() == "judge:<provider>/<the server's model>"
     assert dialog.scope.all_button.text() == "All trials not yet judged by this judge"
     dialog.model.setEditText("tiny-model")
     assert dialog.author_label.text() == "judge:embedded/tiny-model"
+    # Counted by a worker: the answer arrives through the event loop, never before.
+    assert dialog.scope.all_button.text().endswith("(counting…)")
+    counted(qtbot, dialog)
     assert f"({OK_TRIALS})" in dialog.scope.all_button.text()
+
+
+def test_a_stale_count_for_a_judge_no_longer_chosen_is_dropped(
+    qtbot: QtBot, dialog: JudgeDialog, store: Store, fake_llm: FakeLLM
+) -> None:
+    fake_llm.script(judge_reply)
+    dialog.scope.first_n.setValue(2)
+    run_to_end(qtbot, dialog)  # fake-model has judged 2 trials
+    dialog.model.setEditText("another-model")  # a count for this judge starts...
+    dialog.model.setEditText("fake-model")  # ...and is overtaken by one for the first again
+
+    counted(qtbot, dialog)
+    qtbot.wait(200)  # any answer for another-model would have arrived by now
+
+    assert dialog.author_label.text() == AUTHOR
+    assert f"({OK_TRIALS - 2})" in dialog.scope.all_button.text()
 
 
 def test_open_judge_dialog_shows_it_and_refuses_an_unknown_run(

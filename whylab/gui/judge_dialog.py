@@ -46,6 +46,7 @@ from whylab.core.verdict.judge_store import TrialToJudge, save_judge_label
 from whylab.gui.errors import ErrorReporter, user_text
 from whylab.gui.judge_panels import JudgePromptEditor, TrialScope
 from whylab.gui.judge_worker import JudgeWorker, judge_provider
+from whylab.gui.review_workers import QueryRunner
 from whylab.gui.style import named
 from whylab.gui.workers import ProviderFactory, ProviderWorker
 
@@ -105,7 +106,10 @@ class JudgeDialog(QDialog):
             BadInputError: the project has no run `run_id`.
         """
         super().__init__(parent)
+        if store.path is None:
+            raise BadInputError("Judging needs a project saved to a file.")
         self.db = store.db
+        self.project = store.path
         self.run_id = run_id
         found = self.db.execute("SELECT name FROM runs WHERE id = ?", [run_id]).fetchone()
         if found is None:
@@ -116,6 +120,11 @@ class JudgeDialog(QDialog):
         self.factory = factory
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
+        # Counting the trials to judge takes ~0.5 s at 100,000: a worker of its own.
+        self.queries = QueryRunner(store.path, QThreadPool(self), self)
+        self.queries.done.connect(self._on_counted)
+        self.queries.failed.connect(self._on_count_failed)
+        self._count_ticket: int | None = None
         self.tally = JudgeTally()
         self.author: str | None = None
         self._trials: dict[str, TrialToJudge] = {}
@@ -141,7 +150,7 @@ class JudgeDialog(QDialog):
         layout.addWidget(self._build_judge())
         self.prompt = JudgePromptEditor()
         layout.addWidget(self.prompt, stretch=1)
-        self.scope = TrialScope(self.db, self.run_id)
+        self.scope = TrialScope(self.run_id)
         layout.addWidget(self.scope)
         layout.addWidget(self._build_progress())
         layout.addWidget(self._build_buttons())
@@ -257,7 +266,26 @@ class JudgeDialog(QDialog):
     def _refresh_counts(self) -> None:
         author = self.known_author()
         self.author_label.setText(author or "judge:<provider>/<the server's model>")
-        self.scope.show_counts(author)
+        self.queries.cancel(self._count_ticket)
+        self._count_ticket = None
+        if author is None:
+            self.scope.show_counts(None)
+            return
+        self.scope.show_counts(None, counting=True)
+        self._count_ticket = self.queries.start(self.scope.count_job(author))
+
+    @Slot(int, object)
+    def _on_counted(self, ticket: int, counts: tuple[int, int]) -> None:
+        if ticket == self._count_ticket:  # else the judge changed meanwhile: stale
+            self._count_ticket = None
+            self.scope.show_counts(counts)
+
+    @Slot(int, object)
+    def _on_count_failed(self, ticket: int, exc: BaseException) -> None:
+        if ticket == self._count_ticket:
+            self._count_ticket = None
+            log.warning("could not count the trials to judge: %r", exc)
+            self.scope.show_counts(None)
 
     # ---- running ------------------------------------------------------------------------
 
@@ -306,18 +334,15 @@ class JudgeDialog(QDialog):
         self._provider_worker = None
         self.author = judge_author(provider.kind, model)
         self._remember_choice()
-        trials = [] if self._cancelled else self.scope.trials(self.author)
-        if not trials:
-            provider.close()
-            self._end("Cancelled before any call." if self._cancelled else "Nothing to judge.")
-            return
         assert self._template is not None
-        self._trials = {t.trial_id: t for t in trials}
-        self.tally.total = len(trials)
-        self._show_tally()
-        self.status.setText(f"Judging with {self.author} (prompt {self._template.hash})…")
-        worker = JudgeWorker(provider, model, self._template, trials)
+        self.status.setText(f"Reading the trials to judge with {self.author}…")
+        worker = JudgeWorker(
+            provider, model, self._template, self.project, self.scope.trials_job(self.author)
+        )
+        if self._cancelled:
+            worker.cancel()
         for signal, slot in (
+            (worker.signals.planned, self._on_planned),
             (worker.signals.judged, self._on_judged),
             (worker.signals.error, self._on_error),
             (worker.signals.finished, self._on_finished),
@@ -326,6 +351,15 @@ class JudgeDialog(QDialog):
             signal.connect(slot)
         self._worker = worker
         self.pool.start(worker)
+
+    @Slot(object)
+    def _on_planned(self, trials: list[TrialToJudge]) -> None:
+        self._trials = {t.trial_id: t for t in trials}
+        self.tally.total = len(trials)
+        self._show_tally()
+        if trials:
+            assert self._template is not None
+            self.status.setText(f"Judging with {self.author} (prompt {self._template.hash})…")
 
     @Slot(object, object)
     def _on_provider_failed(self, _spec: ProviderSpec, exc: BaseException) -> None:
@@ -368,7 +402,11 @@ class JudgeDialog(QDialog):
     @Slot(bool)
     def _on_finished(self, cancelled: bool) -> None:
         self._worker = None
-        self._end(self.summary(cancelled=cancelled or self._cancelled))
+        cancelled = cancelled or self._cancelled
+        if self.tally.total == 0:
+            self._end("Cancelled before any call." if cancelled else "Nothing to judge.")
+            return
+        self._end(self.summary(cancelled=cancelled))
 
     @Slot(object)
     def _on_failed(self, exc: BaseException) -> None:
