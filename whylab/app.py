@@ -271,9 +271,6 @@ def start_session(
         The session, or None when the settings, rulebook or project file cannot be used
         (the reason has been shown).
     """
-    from whylab.startup import import_sqlite_utils_without_dataframes
-
-    import_sqlite_utils_without_dataframes()  # before anything imports it
     inputs = _load_inputs(show_critical)
     if inputs is None:
         return None

@@ -62,33 +62,37 @@ def add_gui_arguments(gui: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `whylab` console script."""
     words = list(sys.argv[1:] if argv is None else argv)
-    if not words or words[0] == "gui":
-        return _open_gui(words[1:])
-    import_sqlite_utils_without_dataframes()
-    from whylab.commands.common import EXIT_BAD_INPUT, fail
-
-    args = build_parser().parse_args(argv)
+    gui = not words or words[0] == "gui"
+    args = _parse_gui(words[1:]) if gui else _parse(words)
     setup_logging()
     try:
         return _dispatch(args)
     except UserError as exc:
-        return fail(str(exc), EXIT_BAD_INPUT)
+        return _fail(str(exc), bad_input=True)
     except KeyboardInterrupt:
-        return fail("interrupted", 130)
+        return _fail("interrupted", bad_input=False)
 
 
-def _open_gui(words: list[str]) -> int:
-    """`whylab gui`, parsed without the other commands: their modules would delay the window
-    (issue 9: start-up); the GUI imports what it needs once its frame is on screen."""
+def _parse(words: list[str]) -> argparse.Namespace:
+    import_sqlite_utils_without_dataframes()  # before the commands' modules bring it
+    return build_parser().parse_args(words)
+
+
+def _parse_gui(words: list[str]) -> argparse.Namespace:
+    """`whylab gui`'s options, parsed without the other commands: their modules would delay
+    the window (issue 9: start-up); the GUI imports what it needs once its frame is up."""
     gui = argparse.ArgumentParser(prog="whylab gui", description="Open the WhyLab window.")
     add_gui_arguments(gui)
     args = gui.parse_args(words)
     args.command = "gui"
-    setup_logging()
-    try:
-        return _dispatch(args)
-    except KeyboardInterrupt:
-        return 130
+    return args
+
+
+def _fail(message: str, *, bad_input: bool) -> int:
+    import_sqlite_utils_without_dataframes()  # the command helpers bring sqlite-utils
+    from whylab.commands.common import EXIT_BAD_INPUT, fail
+
+    return fail(message, EXIT_BAD_INPUT if bad_input else 130)
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -533,7 +533,7 @@ class MainWindow(QMainWindow):
         return window
 
     def _save_ui_state(self) -> None:
-        if self._ui_state is not None and self._attached:
+        if self._ui_state is not None:
             save_window(self._ui_state, self, [self.main_splitter, self.pane_splitter])
 
     @Slot()
